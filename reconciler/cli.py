@@ -1,0 +1,420 @@
+"""The command line: wires the pipeline, picks a renderer, maps errors to exit codes.
+
+The only module that prints or exits. It imports click and nothing heavy at module level: ``--help`` must
+not pay for httpx, pydantic or deepdiff, so every command imports its work when it runs.
+
+Exit codes, one table for ``plan`` and ``apply``:
+
+====  ==========================================================================================
+0     success: nothing to do, or everything done
+1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key
+2     changes pending (``plan --detailed-exitcode``)
+3     blocked items present (``--detailed-exitcode``; outranks 2)
+4     partial or stale (``apply``): something failed, was refused as stale, or was not attempted
+130   interrupted
+====  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from reconciler import plans, reports, runs, settings
+
+EXIT_OK: Final = 0
+EXIT_ERROR: Final = 1
+EXIT_CHANGES: Final = 2
+EXIT_BLOCKED: Final = 3
+EXIT_PARTIAL: Final = 4
+EXIT_INTERRUPTED: Final = 130
+QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
+
+log = logging.getLogger("reconciler")
+
+
+class LazyGroup(click.Group):
+    """Subcommands that live in other packages are imported only when they are run or asked for help."""
+
+    lazy: Final = {"emulator": "reconciler.emulator.command:command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, name)
+
+
+def _debug_callback(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["reconciler.debug"] = True
+    return value
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_debug_callback,
+    help="Log requests (never headers or secrets) and show tracebacks.",
+)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="bytenite-reconciler", prog_name="reconciler")
+@debug_option
+def cli() -> None:
+    """Declarative job configs for ByteNite: validate, plan and apply YAML manifests.
+
+    \b
+    Exit codes (plan and apply):
+      0 nothing to do, or all done     1 error
+      2 changes pending (--detailed-exitcode)
+      3 blocked items (--detailed-exitcode; outranks 2)
+      4 partial or stale apply         130 interrupted
+    """
+
+
+def _debugging() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool((ctx and ctx.find_root().meta.get("reconciler.debug")) or (ctx and ctx.meta.get("reconciler.debug")))
+
+
+def _setup_logging() -> None:
+    level = logging.DEBUG if _debugging() else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("reconciler")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Third-party HTTP loggers may print headers (the token is one): keep them quiet even under --debug.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def guarded(command: Callable[..., int]) -> Callable[..., None]:
+    """Every error becomes one line on stderr and an exit code; a traceback only with ``--debug``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        _setup_logging()
+        from reconciler import errors
+
+        try:
+            code = command(*args, **kwargs)
+        except errors.ManifestErrors as error:
+            for problem in error.problems:
+                click.echo(f"error: {problem}", err=True)
+            click.echo(f"{error}; nothing was sent to the API.", err=True)
+            _exit(EXIT_ERROR, error)
+        except errors.ReconcilerError as error:
+            click.echo(f"error: {error}", err=True)
+            _exit(EXIT_ERROR, error)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code)
+
+    return wrapper
+
+
+def _exit(code: int, error: BaseException) -> NoReturn:
+    if _debugging():
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    sys.exit(code)
+
+
+def _style(out: TextIO) -> Callable[[str, str], str]:
+    if out.isatty() and not os.environ.get("NO_COLOR"):
+        return lambda text, colour: click.style(text, fg=colour)
+    return lambda text, colour: text
+
+
+# Options shared by plan and apply -------------------------------------------------------------------
+
+
+def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--api-url", help="API root (env BYTENITE_API_URL) [default: https://api.bytenite.com/v1]."),
+            click.option(
+                "--jobs-prefix", help="Jobs routes under the root (env BYTENITE_JOBS_PREFIX) [default: /customer]."
+            ),
+            click.option(
+                "--api-key-file",
+                type=click.Path(dir_okay=False),
+                help="File holding the API key (else env BYTENITE_API_KEY); never pass a key as an argument.",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(min=1),
+                help="Requests in flight (env BYTENITE_CONCURRENCY) [default: 16].",
+            ),
+            click.option(
+                "--rate-limit",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Requests per second at most (env BYTENITE_RATE_LIMIT).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option(
+                "--target", "targets", multiple=True, metavar="ID", help="Only this job id or key (repeatable)."
+            ),
+            click.option(
+                "--exclude", "excludes", multiple=True, metavar="ID", help="Leave this job id or key out (repeatable)."
+            ),
+            click.option(
+                "--selector",
+                "selectors",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Only manifests with this label (repeatable).",
+            ),
+            click.option(
+                "--max-file-bytes",
+                type=click.IntRange(min=1),
+                default=1024 * 1024,
+                show_default=True,
+                help="Refuse manifest files larger than this.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _settings(options: dict[str, Any]) -> settings.Settings:
+    from reconciler import settings
+
+    return settings.from_environment(
+        api_url=options.get("api_url"),
+        jobs_prefix=options.get("jobs_prefix"),
+        key_file=options.get("api_key_file"),
+        concurrency=options.get("concurrency"),
+        rate_limit=options.get("rate_limit"),
+    )
+
+
+def _selection(options: dict[str, Any]) -> runs.Selection:
+    from reconciler import errors, runs
+
+    selectors = []
+    for item in options.get("selectors") or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise errors.ConfigError(f"--selector takes KEY=VALUE, got {item!r}")
+        selectors.append((name, value))
+    return runs.Selection(tuple(options.get("targets") or ()), tuple(options.get("excludes") or ()), tuple(selectors))
+
+
+def _prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
+    from reconciler import runs
+
+    selection = _selection(options)
+    prepared = runs.prepare(paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"])
+    config = _settings(options)
+    if not config.api_key:
+        from reconciler import errors
+
+        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
+    return prepared, config, selection
+
+
+# Commands ------------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--max-file-bytes",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    help="Refuse manifest files larger than this.",
+)
+@debug_option
+@guarded
+def validate(paths: tuple[str, ...], max_file_bytes: int) -> int:
+    """Check manifests offline: shapes, types, duplicate ids, references (no API call, no secret needed)."""
+    from reconciler import runs
+
+    entries = runs.validate(paths, max_bytes=max_file_bytes)
+    click.echo(f"{len(entries)} manifest{'s' if len(entries) != 1 else ''} valid.")
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@api_options
+@manifest_options
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 3 when items are blocked.")
+@debug_option
+@guarded
+def plan(paths: tuple[str, ...], output: str, detailed_exitcode: bool, **options: Any) -> int:
+    """Show what apply would change, field by field, and the calls it would make. Never writes."""
+    import asyncio
+
+    from reconciler import runs
+
+    prepared, config, selection = _prepare(paths, options)
+    planned = asyncio.run(runs.plan(prepared, config))
+    _show_plan(planned.plan, output, partial=selection.partial)
+    return _plan_exit(planned.plan, detailed_exitcode)
+
+
+def _show_plan(plan: plans.Plan, output: str, *, partial: bool) -> None:
+    if output == "json":
+        from reconciler.rendering import document
+
+        document.write(document.plan_document(plan, partial=partial), sys.stdout)
+    else:
+        from reconciler.rendering import text
+
+        text.render_plan(plan, sys.stdout, style=_style(sys.stdout), partial=partial)
+
+
+def _plan_exit(plan: plans.Plan, detailed: bool) -> int:
+    if plan.has_errors:
+        return EXIT_ERROR
+    if detailed and plan.has_blocked:
+        return EXIT_BLOCKED
+    if detailed and plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@api_options
+@manifest_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (required outside a terminal).")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when items are blocked.")
+@debug_option
+@guarded
+def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exitcode: bool, **options: Any) -> int:
+    """Plan, show the plan, ask, then send only the PATCH calls needed."""
+    import asyncio
+
+    from reconciler import runs
+
+    prepared, config, selection = _prepare(paths, options)
+    planned = asyncio.run(runs.plan(prepared, config))
+    plan = planned.plan
+    if output == "text":
+        _show_plan(plan, output, partial=selection.partial)
+    if plan.has_errors:
+        click.echo("Not applying: the plan has errors; nothing was written.", err=True)
+        return EXIT_ERROR
+    if not plan.has_changes:
+        if output == "json":
+            _show_report(_empty_report(plan), output)
+        else:
+            click.echo("Nothing to do.")
+        return EXIT_BLOCKED if detailed_exitcode and plan.has_blocked else EXIT_OK
+    if not auto_approve and not _confirmed(plan):
+        return EXIT_ERROR
+    report = asyncio.run(_apply_interruptibly(planned, config))
+    _show_report(report, output)
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    if report.partial:
+        return EXIT_PARTIAL
+    return EXIT_BLOCKED if detailed_exitcode and plan.has_blocked else EXIT_OK
+
+
+def _empty_report(plan: plans.Plan) -> reports.Report:
+    from reconciler import reports
+
+    return reports.Report((), plan.requests)
+
+
+def _confirmed(plan: plans.Plan) -> bool:
+    if not sys.stdin.isatty():
+        click.echo(
+            "Not applying: standard input is not a terminal, so nobody can confirm. "
+            "Review the plan and pass --auto-approve.",
+            err=True,
+        )
+        return False
+    answer = click.prompt(
+        f"\nApply {plan.calls} call{'s' if plan.calls != 1 else ''}? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+        err=True,
+    )
+    if answer.strip() != "yes":
+        click.echo("Apply cancelled; nothing was written.", err=True)
+        return False
+    return True
+
+
+async def _apply_interruptibly(planned: runs.Planned, config: settings.Settings) -> reports.Report:
+    """SIGINT or SIGTERM stops new writes; calls in flight finish, and the report says what happened."""
+    import asyncio
+    import signal
+
+    from reconciler import runs
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if not stopping.is_set():
+            click.echo("Interrupted: finishing the calls in flight, starting no new ones.", err=True)
+        stopping.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    try:
+        return await runs.apply(planned, config, stopping=stopping)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _show_report(report: reports.Report, output: str) -> None:
+    if output == "json":
+        from reconciler.rendering import document
+
+        document.write(document.report_document(report), sys.stdout)
+    else:
+        from reconciler.rendering import text
+
+        click.echo()
+        text.render_report(report, sys.stdout, style=_style(sys.stdout))
+
+
+@cli.command("schema")
+def schema() -> None:
+    """Print the manifest's JSON Schema (for editors and external CI)."""
+    from reconciler import manifests
+
+    click.echo(manifests.json_schema_text(), nl=False)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler")

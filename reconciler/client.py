@@ -1,0 +1,252 @@
+"""The ByteNite API over HTTP: one method per endpoint, statuses mapped onto the error tree.
+
+All I/O of the API side happens here, over an httpx client whose transport is injected (tests may use
+httpx's default; runs use the aiohttp transport, several times faster under concurrency). The token is
+exchanged once per run, again shortly before it expires and again once on a 401. A read-only client, the
+one ``plan`` uses, refuses every write before it reaches the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import quote
+
+import httpx
+import stamina
+
+from reconciler import errors, redaction, retrying, settings
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+TOKEN_MARGIN: Final = 60.0  # exchange again this long before the token's announced expiry
+GRPC_FAILED_PRECONDITION: Final = 9
+GRPC_NOT_FOUND: Final = 5
+PAGE_LIMIT: Final = 100
+
+
+@dataclass
+class Counters:
+    """Requests sent, by kind: every run reports them."""
+
+    reads: int = 0
+    writes: int = 0
+    retries: int = 0
+    token_exchanges: int = 0
+
+
+def default_transport(concurrency: int) -> httpx.AsyncBaseTransport:
+    from httpx_aiohttp import AiohttpTransport
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(limits=limits)
+    return transport
+
+
+class Client:
+    """An async client of the jobs API; use as ``async with Client(settings) as client``."""
+
+    def __init__(
+        self,
+        config: settings.Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.config = config
+        self.read_only = read_only
+        self.counters = Counters()
+        self.secrets: set[str] = {config.api_key.reveal()}
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self._limiter: Any = None
+        if config.rate_limit:
+            from aiolimiter import AsyncLimiter
+
+            self._limiter = AsyncLimiter(config.rate_limit, 1.0)
+
+    async def __aenter__(self) -> Client:
+        if not self.config.api_key:
+            raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
+        timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
+        transport = self._transport or default_transport(self.config.concurrency)
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    # The endpoints ------------------------------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        answer = await self._call("GET", f"/jobs/{quote(job_id, safe='')}")
+        return dict(answer.get("job") or {})
+
+    async def list_jobs(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """One page of ``GET /jobs``: its jobs and the total count the server reports."""
+        params = {"pagination.limit": str(limit), "pagination.offset": str(offset)}
+        answer = await self._call("GET", "/jobs", params=params)
+        total = int((answer.get("pagination") or {}).get("total") or 0)
+        return list(answer.get("data") or []), total
+
+    async def patch(self, job_id: str, section: str, body: Any) -> dict[str, Any]:
+        """``PATCH /jobs/{id}/{section}``; returns the job as the server now has it."""
+        answer = await self._call("PATCH", f"/jobs/{quote(job_id, safe='')}/{section}", body=body)
+        return dict(answer.get("job") or {})
+
+    async def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        answer = await self._call("POST", "/jobs", body=dict(body))
+        return dict(answer.get("job") or {})
+
+    async def run_job(self, job_id: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        body = {"config": dict(config)} if config else {}
+        return await self._call("POST", f"/jobs/{quote(job_id, safe='')}/run", body=body)
+
+    async def abort_job(self, job_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/jobs/{quote(job_id, safe='')}/abort", body={})
+
+    async def delete_job(self, job_id: str) -> dict[str, Any]:
+        return await self._call("DELETE", f"/jobs/{quote(job_id, safe='')}")
+
+    # The machinery ------------------------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        if self.read_only and method != "GET":
+            raise errors.ReadOnlyViolation(f"{method} {path} refused: this client only reads")
+        policy = self.config.retry
+        hook = retrying.Hook(policy)
+        try:
+            async for attempt in stamina.retry_context(
+                on=hook,
+                attempts=policy.attempts,
+                timeout=policy.budget,
+                wait_initial=policy.initial,
+                wait_max=policy.cap,
+                wait_jitter=policy.jitter,
+            ):
+                with attempt:
+                    return await self._send(method, path, body, params)
+        finally:
+            self.counters.retries += hook.retries
+        raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+    async def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None) -> dict[str, Any]:
+        token = await self._current_token()
+        response = await self._request(method, path, body, params, token)
+        if response.status_code == 401:
+            # The token may have expired under us: exchange the key once more, then trust the answer.
+            token = await self._current_token(stale=token)
+            response = await self._request(method, path, body, params, token)
+        return self._decode(response)
+
+    async def _request(
+        self, method: str, path: str, body: Any, params: Mapping[str, str] | None, token: str
+    ) -> httpx.Response:
+        assert self._http is not None, "use the client as an async context manager"
+        if self._limiter is not None:
+            await self._limiter.acquire()
+        if method == "GET":
+            self.counters.reads += 1
+        else:
+            self.counters.writes += 1
+        content = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": token, "Accept": "application/json"}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                method, self.config.jobs_root + path, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError as error:
+            log.debug("%s %s failed: %s", method, path, type(error).__name__)
+            raise errors.TransientError(f"{method} {path}: {type(error).__name__}") from None
+        log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
+        return response
+
+    def _decode(self, response: httpx.Response) -> dict[str, Any]:
+        if response.is_success:
+            try:
+                answer = response.json()
+            except ValueError:
+                raise errors.TransientError(
+                    "the server sent a malformed JSON body", status=response.status_code
+                ) from None
+            if not isinstance(answer, dict):
+                raise errors.TransientError("the server sent a body that is not a JSON object")
+            return answer
+        raise self._error(response)
+
+    def _error(self, response: httpx.Response) -> errors.ApiError:
+        status = response.status_code
+        code, message = _status_of(response)
+        message = redaction.scrub(message, self.secrets)
+        if status == 429:
+            return errors.RateLimited(message, retry_after=retrying.retry_after(response.headers.get("Retry-After")))
+        if status in TRANSIENT_STATUSES:
+            return errors.TransientError(message, status=status, code=code)
+        if status in (401, 403):
+            return errors.AuthError(message or "the API refused the credentials", status=status, code=code)
+        if status == 404 or code == GRPC_NOT_FOUND:
+            return errors.NotFound(message, status=status, code=code)
+        if code == GRPC_FAILED_PRECONDITION:
+            return errors.FailedPrecondition(message, status=status, code=code)
+        if 400 <= status < 500:
+            return errors.BadRequest(message, status=status, code=code)
+        return errors.ApiError(message, status=status, code=code)
+
+    async def _current_token(self, *, stale: str | None = None) -> str:
+        async with self._token_lock:
+            expired = time.monotonic() >= self._token_expires
+            if self._token is None or expired or self._token == stale:
+                self._token, lifetime = await self._exchange()
+                self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
+                self.secrets.add(self._token)
+            return self._token
+
+    async def _exchange(self) -> tuple[str, float]:
+        """``POST /auth/access_token``: the key for a one-hour token; there is no refresh call."""
+        assert self._http is not None
+        self.counters.token_exchanges += 1
+        body = json.dumps({"apiKey": self.config.api_key.reveal()}).encode()
+        try:
+            response = await self._http.post(
+                self.config.auth_root + "/access_token", content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TransportError as error:
+            raise errors.TransientError(f"token exchange: {type(error).__name__}") from None
+        if response.status_code in (401, 403):
+            raise errors.AuthError("the API key was refused", status=response.status_code)
+        answer = self._decode(response)
+        token = str(answer.get("token") or "")
+        if not token:
+            raise errors.AuthError("the token exchange returned no token", status=response.status_code)
+        return token, float(answer.get("expiresIn") or 3600)
+
+
+def _status_of(response: httpx.Response) -> tuple[int | None, str]:
+    """The gRPC code and message of an rpcStatus body, or what can be said of any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.reason_phrase or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        code = body.get("code")
+        message = body.get("message") or (body.get("error") or {}).get("message") or ""
+        return (code if isinstance(code, int) else None), str(message)
+    return None, f"HTTP {response.status_code}"

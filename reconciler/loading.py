@@ -1,0 +1,215 @@
+"""Finding and parsing manifest files: the edge where YAML text becomes plain data with positions.
+
+Files are parsed with ruamel.yaml's safe loader (C-accelerated when ``ruamel.yaml.clib`` is installed), which
+builds no object from a tag. Positions are not kept for every value: a document remembers where it starts, and
+:func:`locate` re-reads a file only when something in it has to be reported, which is rare and cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from reconciler import errors
+
+DEFAULT_MAX_BYTES: Final = 1024 * 1024
+# An alias expands to a shared object; a "billion laughs" file stays small in memory but would explode in
+# every walk over it (validation, diffing, JSON). Bound the size of the expanded tree instead of banning aliases.
+MAX_EXPANDED_NODES: Final = 100_000
+SUFFIXES: Final = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document of a manifest file, as plain data."""
+
+    file: str
+    index: int
+    line: int
+    data: Any
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=False)
+
+
+def find_files(paths: Sequence[str]) -> tuple[list[Path], list[errors.ManifestProblem]]:
+    """Every manifest under ``paths`` (files as given, directories searched recursively), sorted per root."""
+    found: list[Path] = []
+    problems: list[errors.ManifestProblem] = []
+    for given in paths:
+        root = Path(given)
+        if root.is_dir():
+            found.extend(_walk(root, problems))
+        elif root.is_file():
+            found.append(root)
+        else:
+            problems.append(_problem(given, "no such file or directory"))
+    unique = list(dict.fromkeys(found))
+    return unique, problems
+
+
+def _walk(root: Path, problems: list[errors.ManifestProblem]) -> Iterator[Path]:
+    real_root = root.resolve()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+        for name in sorted(files):
+            if not name.endswith(SUFFIXES):
+                continue
+            path = Path(folder, name)
+            # A link may point anywhere: refuse one that leads out of the folder the user named.
+            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                problems.append(_problem(str(path), f"symlink leads outside {root}: refused"))
+                continue
+            yield path
+
+
+def load(
+    paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[list[Document], list[errors.ManifestProblem]]:
+    """Parse every manifest under ``paths``: the documents that parsed, and the problems of those that did not.
+
+    Both are returned so that validation still checks the files that parsed, and one run reports everything.
+    """
+    files, problems = find_files(paths)
+    documents: list[Document] = []
+    for path in files:
+        try:
+            documents.extend(_load_file(path, max_bytes))
+        except errors.ManifestErrors as error:
+            problems.extend(error.problems)
+    return documents, problems
+
+
+def read_text(path: Path, max_bytes: int) -> str:
+    """A manifest's text, refusing what no manifest should be: huge, binary or not UTF-8."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _errors(name, f"file is {size} bytes, over the limit of {max_bytes} (see --max-file-bytes)")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise _errors(name, f"cannot read: {error.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise _errors(name, "not UTF-8 text", line=line) from None
+
+
+def _load_file(path: Path, max_bytes: int) -> list[Document]:
+    name = str(path)
+    text = read_text(path, max_bytes)
+    yaml = _yaml()
+    documents = []
+    try:
+        for index, node in enumerate(yaml.compose_all(text)):
+            if node is None:
+                continue
+            data = yaml.constructor.construct_document(node)
+            _check_expansion(name, data, node.start_mark.line + 1)
+            if data is not None:
+                documents.append(Document(name, index, node.start_mark.line + 1, data))
+    except errors.ManifestErrors:
+        raise
+    except Exception as error:  # ruamel raises many unrelated classes; all carry marks or a message
+        raise errors.ManifestErrors([_yaml_problem(name, error)]) from None
+    return documents
+
+
+def _yaml_problem(name: str, error: Exception) -> errors.ManifestProblem:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
+    context = getattr(error, "context", None)
+    message = f"{context}: {problem}" if context and "duplicate" not in str(problem) else str(problem)
+    if "duplicate key" in str(problem):
+        message = str(problem).split(" with value")[0]
+    if "could not determine a constructor" in str(problem):
+        message = "YAML tags that construct objects are not allowed: " + str(problem).split("tag ")[-1]
+    line = mark.line + 1 if mark is not None else 1
+    column = mark.column + 1 if mark is not None else 1
+    return errors.ManifestProblem(errors.Position(name, line, column), message)
+
+
+def _check_expansion(name: str, data: Any, line: int) -> None:
+    seen: dict[int, int] = {}
+    if _expanded_size(data, seen, set()) > MAX_EXPANDED_NODES:
+        raise _errors(name, f"aliases expand to over {MAX_EXPANDED_NODES} values: refused", line=line)
+
+
+def _expanded_size(value: Any, seen: dict[int, int], active: set[int]) -> int:
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key in active:
+        return MAX_EXPANDED_NODES + 1  # an alias inside itself: a recursive structure
+    if key in seen:
+        return seen[key]
+    active.add(key)
+    items: Iterable[Any] = value.values() if isinstance(value, dict) else value
+    total = 1
+    for item in items:
+        total += _expanded_size(item, seen, active)
+        if total > MAX_EXPANDED_NODES:
+            break
+    active.discard(key)
+    seen[key] = total
+    return total
+
+
+def _problem(name: str, message: str, *, line: int = 1, column: int = 1) -> errors.ManifestProblem:
+    return errors.ManifestProblem(errors.Position(name, line, column), message)
+
+
+def _errors(name: str, message: str, *, line: int = 1) -> errors.ManifestErrors:
+    return errors.ManifestErrors([_problem(name, message, line=line)])
+
+
+def locate(file: str, index: int, loc: Sequence[str | int]) -> errors.Position:
+    """The position of the value at ``loc`` in document ``index`` of ``file``, or of its nearest parent.
+
+    Keys in ``loc`` that are not in the document (a union's tag in a pydantic error) are skipped.
+    """
+    node = _document_nodes(file).get(index)
+    if node is None:
+        return errors.Position(file, 1, 1)
+    mark = node.start_mark
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            continue
+        key_node, node = child
+        mark = key_node.start_mark if key_node is not None else node.start_mark
+        if not hasattr(node, "value") or not isinstance(node.value, list):
+            break
+    return errors.Position(file, mark.line + 1, mark.column + 1)
+
+
+def _child(node: Any, part: str | int) -> tuple[Any, Any] | None:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            if getattr(key_node, "value", None) == part or (
+                isinstance(part, int) and getattr(key_node, "value", None) == str(part)
+            ):
+                return key_node, value_node
+    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return None, node.value[part]
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _document_nodes(file: str) -> dict[int, Any]:
+    try:
+        text = read_text(Path(file), max_bytes=64 * DEFAULT_MAX_BYTES)
+        return dict(enumerate(_yaml().compose_all(text)))
+    except Exception:  # positions are a courtesy: a file that no longer parses reports at its top
+        return {}

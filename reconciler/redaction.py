@@ -1,0 +1,79 @@
+"""Secrets out of every value that can be shown: by field and by path, never by substring.
+
+A masked value is a :class:`Sensitive` carrying a short keyed fingerprint: a reviewer still sees *that* a
+secret changed (and whether two plans saw the same one) but cannot guess it by hashing candidates, since the
+key is derived from the API key the reader does not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from reconciler import manifests
+
+Path = tuple[str | int, ...]
+FINGERPRINT_CHARS: Final = 12
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A value that must not be shown; equal fingerprints mean equal values under one account."""
+
+    fingerprint: str
+
+    def __str__(self) -> str:
+        return f"(sensitive {self.fingerprint})"
+
+
+def fingerprint_key(api_key: str) -> bytes:
+    """The HMAC key: a hash of the API key, so fingerprints are stable per account and useless without it."""
+    return hashlib.sha256(b"reconciler-fingerprint\0" + api_key.encode()).digest()
+
+
+def fingerprint(value: Any, key: bytes) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hmac.new(key, canonical, hashlib.sha256).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def is_credential(key: str | int) -> bool:
+    return isinstance(key, str) and key in manifests.CREDENTIAL_KEYS
+
+
+def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
+    """``value`` (found at ``path``) with every credential field and every sensitive path masked."""
+    sensitive = frozenset(sensitive)
+    return _mask(value, path, sensitive, key)
+
+
+def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes) -> Any:
+    if path in sensitive or (path and is_credential(path[-1])):
+        return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
+    if isinstance(value, dict):
+        return {name: _mask(item, (*path, name), sensitive, key) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, (*path, index), sensitive, key) for index, item in enumerate(value)]
+    return value
+
+
+def is_sensitive(path: Path, sensitive: Iterable[Path]) -> bool:
+    """Whether a value at ``path`` is, or lies inside, something masked."""
+    sensitive = frozenset(sensitive)
+    return any(path[:length] in sensitive for length in range(1, len(path) + 1)) or any(
+        is_credential(part) for part in path
+    )
+
+
+def scrub(text: str, secrets: Iterable[str], limit: int = 300) -> str:
+    """An API message fit to show: known secret values cut out, then truncated.
+
+    The one place a substring is replaced: an error body is free text from the server, so it has no fields.
+    """
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "(redacted)")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,67 @@
+"""``${env:NAME}`` references: found in desired state, resolved only where a real value is needed.
+
+A reference stays a reference everywhere a value can be shown or stored (plans, plan files, logs); it is
+resolved for comparison and for the bodies apply sends, and every path it resolved at is marked sensitive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import manifests, states
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """An environment variable a manifest needs that is not set: reported with the manifest's position."""
+
+    path: Path
+    variable: str
+
+
+def find(units: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
+    """Every reference in ``units``, as (path in the job object, variable name)."""
+    for unit, value in units.items():
+        yield from _walk(value, states.unit_path(unit))
+
+
+def _walk(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    if isinstance(value, str):
+        match = manifests.REFERENCE.match(value)
+        if match:
+            yield path, match.group(1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, (*path, index))
+
+
+def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, list[Unresolved]]:
+    """``job`` with every reference replaced by its variable's value, and the variables that were not set."""
+    missing = [Unresolved(path, name) for path, name in find(job.units) if name not in environ]
+    if missing or not any(True for _ in find(job.units)):
+        return job, missing
+    units = {unit: _substitute(value, environ) for unit, value in job.units.items()}
+    return states.Job(job.id, units, job.template_id, job.lifecycle, job.description, job.extra), []
+
+
+def _substitute(value: Any, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        match = manifests.REFERENCE.match(value)
+        return environ[match.group(1)] if match else value
+    if isinstance(value, dict):
+        return {key: _substitute(item, environ) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, environ) for item in value]
+    return value
+
+
+def sensitive_paths(job: states.Job) -> frozenset[Path]:
+    """Paths whose values came from the environment: masked wherever they are shown."""
+    return frozenset(path for path, _ in find(job.units))

@@ -1,0 +1,42 @@
+"""How one value reads in a plan: compact JSON, secrets as their fingerprint, absence said in words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from reconciler import diffs, redaction
+
+MAX_VALUE_CHARS: Final = 160
+
+
+def shown(value: Any, *, limit: int = MAX_VALUE_CHARS) -> str:
+    if value is diffs.ABSENT:
+        return "(absent)"
+    if isinstance(value, redaction.Sensitive):
+        return str(value)
+    text = json.dumps(jsonable(value), ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def jsonable(value: Any) -> Any:
+    """Plan values as JSON: a masked value becomes ``{"sensitive": true, "fingerprint": ...}``."""
+    if isinstance(value, redaction.Sensitive):
+        return {"sensitive": True, "fingerprint": value.fingerprint}
+    if isinstance(value, dict):
+        return {key: jsonable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [jsonable(item) for item in value]
+    return value
+
+
+def change_line(change: diffs.Change) -> tuple[str, str]:
+    """(sign, text) of one change, as a reviewer reads it."""
+    sensitive = isinstance(change.before, redaction.Sensitive) or isinstance(change.after, redaction.Sensitive)
+    if change.kind == "add":
+        return "+", f"{change.dotted}: {shown(change.after)}"
+    if change.kind == "remove":
+        return "-", f"{change.dotted}: {shown(change.before)}"
+    if sensitive:
+        return "~", f"{change.dotted}: (sensitive value changed) {shown(change.before)} → {shown(change.after)}"
+    return "~", f"{change.dotted}: {shown(change.before)} → {shown(change.after)}"

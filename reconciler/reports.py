@@ -1,0 +1,45 @@
+"""What apply did, per job and per call: the outcome users and pipelines act on."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+
+from reconciler import plans
+
+
+class Outcome(enum.StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not attempted"
+    BLOCKED = "blocked"
+    STALE = "stale"
+    UNCONVERGED = "unconverged"
+
+
+# Outcomes that make an apply partial: something the plan asked for did not happen as planned.
+INCOMPLETE = frozenset({Outcome.FAILED, Outcome.NOT_ATTEMPTED, Outcome.STALE, Outcome.UNCONVERGED})
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: str
+    section: str
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    results: tuple[Result, ...]
+    requests: plans.Requests = field(default_factory=plans.Requests)
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> Counter[Outcome]:
+        return Counter(result.outcome for result in self.results)
+
+    @property
+    def partial(self) -> bool:
+        return self.interrupted or any(result.outcome in INCOMPLETE for result in self.results)

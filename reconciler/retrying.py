@@ -1,0 +1,56 @@
+"""Which failures are worth another try, and how long to wait before it.
+
+The loop itself is stamina's (exponential backoff with jitter, bounded attempts and total time); this module
+only decides, per failure, whether to retry and whether the server named the wait (``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from reconciler import errors, settings
+
+
+def retry_after(header: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` in seconds: either a number of seconds or an HTTP date."""
+    if not header:
+        return None
+    header = header.strip()
+    if header.isdigit():
+        return float(header)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - datetime.fromtimestamp(now(), UTC).timestamp())
+
+
+class Hook:
+    """A stamina backoff hook: ``False`` means fail now, ``True`` the computed backoff, a float the server's.
+
+    A ``Retry-After`` is honoured as given, unless it would outlast the run's retry budget: then waiting is
+    pointless and the call fails, reported with the server's reason.
+    """
+
+    def __init__(self, policy: settings.Retry, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self.clock = clock
+        self.started = clock()
+        self.retries = 0
+
+    def __call__(self, error: Exception) -> bool | float:
+        if not isinstance(error, errors.TransientError):
+            return False
+        if isinstance(error, errors.RateLimited) and error.retry_after is not None:
+            remaining = self.policy.budget - (self.clock() - self.started)
+            if error.retry_after > remaining:
+                return False
+            self.retries += 1
+            return error.retry_after
+        self.retries += 1
+        return True

@@ -1,0 +1,147 @@
+"""Documents to manifests, or every problem at once, each with the position the user has to fix.
+
+Pydantic checks each document's shape; the checks that need more than one document (duplicate job ids) or
+that pydantic cannot express well (credentials written in plain text, malformed references) run here too.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+
+from reconciler import errors, loading, manifests
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A valid manifest and the document it came from (for positions in later reports)."""
+
+    document: loading.Document
+    manifest: manifests.Manifest
+
+    @property
+    def job_id(self) -> str:
+        return self.manifest.metadata.job_id
+
+    @property
+    def source(self) -> str:
+        return f"{self.document.file}:{self.document.line}"
+
+
+def load(paths: Sequence[str], *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> list[Entry]:
+    """Every manifest under ``paths``; raises :class:`errors.ManifestErrors` with all problems of all files."""
+    documents, problems = loading.load(paths, max_bytes=max_bytes)
+    entries = []
+    for document in documents:
+        entry, found = validate(document)
+        problems.extend(found)
+        if entry is not None:
+            entries.append(entry)
+    problems.extend(_duplicate_ids(entries))
+    if problems:
+        raise errors.ManifestErrors(_unique(problems))
+    return entries
+
+
+def validate(document: loading.Document) -> tuple[Entry | None, list[errors.ManifestProblem]]:
+    """One document against the model, plus the checks on credentials and references."""
+    problems = [_at(document, loc, message) for loc, message in _plain_checks(document.data)]
+    try:
+        manifest = manifests.Manifest.model_validate(document.data)
+    except ValidationError as error:
+        problems.extend(_at(document, _loc(item), _message(item)) for item in error.errors())
+        return None, problems
+    return (None if problems else Entry(document, manifest)), problems
+
+
+def _at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestProblem:
+    where = loading.locate(document.file, document.index, loc)
+    return errors.ManifestProblem(where, message)
+
+
+def _loc(item: Any) -> Loc:
+    return tuple(item["loc"])
+
+
+KNOWN_KEYS: Final = sorted(manifests.known_keys())
+
+
+def _message(item: Any) -> str:
+    kind, loc = item["type"], item["loc"]
+    key = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        near = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        return f"unknown key '{key}'{hint}"
+    if kind == "missing":
+        return f"missing required key '{key}'"
+    if kind == "union_tag_invalid":
+        context = item.get("ctx", {})
+        where = "a destination" if "bucket" in str(context.get("expected_tags")) else "a source"
+        return (
+            f"dataSourceDescriptor '{context.get('tag')}' cannot be {where}; "
+            f"expected one of {context.get('expected_tags')}"
+        )
+    if kind == "union_tag_not_found":
+        return "missing required key 'dataSourceDescriptor'"
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if kind.endswith("_type") or kind == "literal_error":
+        return f"{key}: {message[:1].lower()}{message[1:]}, got {_kind_of(item.get('input'))}"
+    return f"{key}: {message}" if isinstance(key, str) and key else message
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) < 40 else "a string"
+    return {bool: "a boolean", int: "an integer", float: "a number", dict: "a mapping", list: "a list"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
+    """Literal credentials and malformed references, anywhere in the spec.
+
+    Manifests live in git, so a credential written in plain text is refused with the way out; a reference must
+    be the whole value, so ``Bearer ${env:X}`` is refused rather than sent with the text ``${env:X}`` in it.
+    """
+    spec = data.get("spec") if isinstance(data, dict) else None
+    for loc, key, value in _leaves(spec, ("spec",)):
+        if not isinstance(value, str):
+            continue
+        is_reference = manifests.REFERENCE.match(value) is not None
+        if "${env:" in value and not is_reference:
+            yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
+        elif key in manifests.CREDENTIAL_KEYS and not is_reference:
+            yield loc, f"{key} holds a literal credential: reference it instead, as ${{env:NAME}}"
+
+
+def _leaves(value: Any, loc: Loc, key: str | int = "") -> Iterator[tuple[Loc, str | int, Any]]:
+    if isinstance(value, dict):
+        for child_key, child in value.items():
+            yield from _leaves(child, (*loc, child_key), child_key)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _leaves(child, (*loc, index), key)
+    else:
+        yield loc, key, value
+
+
+def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:
+    first: dict[str, Entry] = {}
+    for entry in entries:
+        seen = first.setdefault(entry.job_id, entry)
+        if seen is not entry:
+            loc: Loc = ("metadata", "id" if entry.manifest.metadata.id else "key")
+            yield _at(entry.document, loc, f"job {entry.job_id} is already managed by {seen.source}")
+
+
+def _unique(problems: list[errors.ManifestProblem]) -> list[errors.ManifestProblem]:
+    return list(dict.fromkeys(problems))

@@ -30,6 +30,10 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _print(value: Any) -> str:
+    return value.fingerprint if isinstance(value, redaction.Sensitive) else shown(value)
+
+
 def change_line(change: diffs.Change) -> tuple[str, str]:
     """(sign, text) of one change, as a reviewer reads it."""
     sensitive = isinstance(change.before, redaction.Sensitive) or isinstance(change.after, redaction.Sensitive)
@@ -38,5 +42,5 @@ def change_line(change: diffs.Change) -> tuple[str, str]:
     if change.kind == "remove":
         return "-", f"{change.dotted}: {shown(change.before)}"
     if sensitive:
-        return "~", f"{change.dotted}: (sensitive value changed) {shown(change.before)} → {shown(change.after)}"
+        return "~", f"{change.dotted}: (sensitive value changed: {_print(change.before)} → {_print(change.after)})"
     return "~", f"{change.dotted}: {shown(change.before)} → {shown(change.after)}"

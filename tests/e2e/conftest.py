@@ -1,0 +1,104 @@
+"""End-to-end fixtures: one emulator on 127.0.0.1 per session, reset before every test, and the real CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from reconciler import cli
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.server import EmulatorServer
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "jobs"
+SEED = ROOT / "examples" / "emulator" / "seed.yaml"
+API_KEY = "e2e-test-key"
+LEGACY_ENV = {"LEGACY_S3_ACCESS_KEY": "E2E-ROTATED-ACCESS-KEY", "LEGACY_S3_SECRET_KEY": "demo-legacy-secret-key"}
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(EmulatorConfig(api_key=API_KEY, step_seconds=0)) as running:
+        yield running
+
+
+@dataclass
+class Control:
+    """The emulator's test-control API (``/_emulator/``): seeding, the request log, faults."""
+
+    http: httpx.Client
+
+    def seed(self, jobs: list[dict[str, Any]]) -> None:
+        self.http.post("/_emulator/jobs", json={"jobs": jobs}).raise_for_status()
+
+    def seed_examples(self) -> list[dict[str, Any]]:
+        jobs: list[dict[str, Any]] = YAML(typ="safe").load(SEED.read_text())
+        self.seed(jobs)
+        return jobs
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self.http.get("/_emulator/requests").json()["requests"])
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [(r["method"], r["path"]) for r in self.requests() if r["method"] != "GET" and "access_token" not in r["path"]]
+
+    def counters(self) -> dict[str, Any]:
+        return dict(self.http.get("/_emulator/counters").json())
+
+    def faults(self, **settings: Any) -> None:
+        self.http.put("/_emulator/faults", json=settings).raise_for_status()
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        token = self.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
+        answer = self.http.get(f"/v1/customer/jobs/{job_id}", headers={"Authorization": token})
+        answer.raise_for_status()
+        return dict(answer.json()["job"])
+
+    def clear_log(self) -> None:
+        self.http.post("/_emulator/reset", json={"jobs": False, "log": True}).raise_for_status()
+
+
+@pytest.fixture
+def emulator(server: EmulatorServer) -> Iterator[Control]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+        yield Control(http)
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@pytest.fixture
+def env(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY, **LEGACY_ENV}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BYTENITE_JOBS_PREFIX", raising=False)
+    monkeypatch.chdir(ROOT)
+    return values
+
+
+@pytest.fixture
+def run(env: dict[str, str]) -> Any:
+    """The real CLI, in process: ``run("plan", "examples/jobs")``."""
+
+    def invoke(*args: str, stdin: str | None = None) -> Outcome:
+        result = CliRunner().invoke(cli.cli, list(args), input=stdin, catch_exceptions=False)
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return invoke

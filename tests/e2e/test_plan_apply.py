@@ -1,0 +1,141 @@
+"""plan and apply through the CLI against the emulator on loopback: the product's main promises."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.conftest import EXAMPLES, Control
+
+NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
+LAUNCHED = "e2b8d4f6-1c3a-4e5b-8d7f-9a0b1c2d3e4f"
+UNCHANGED = "5f0c2d9e-7a44-4e51-b2d8-1c6e9a0b3f27"
+# The sections each seeded draft differs in from its manifest (see examples/emulator/seed.yaml).
+EXPECTED_WRITES = {
+    ("PATCH", f"/v1/customer/jobs/{NIGHTLY}/jobname"),
+    ("PATCH", f"/v1/customer/jobs/{NIGHTLY}/params"),
+    ("PATCH", f"/v1/customer/jobs/{NIGHTLY}/configs"),
+    ("PATCH", "/v1/customer/jobs/0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61/datasource"),
+    ("PATCH", "/v1/customer/jobs/0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61/params"),
+    ("PATCH", "/v1/customer/jobs/d513134b-9676-5129-b330-8dd336a48e5a/params"),
+    ("PATCH", "/v1/customer/jobs/c41f7e20-6b3a-4d8e-9c15-a2f0e7d6b384/params"),
+    ("PATCH", "/v1/customer/jobs/9a3d6c1b-2e8f-4b7a-a5c4-0d9e8f7a6b51/datasource"),
+}
+
+
+def test_plan_shows_each_changed_field_and_the_calls(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    outcome = run("plan", "examples/jobs")
+    assert outcome.exit_code == 0, outcome.stderr
+    out = outcome.stdout
+    assert '~ name: "Nightly renders (old)" → "Nightly renders"' in out
+    assert "~ params.partitioner.num_replicas: 2 → 4" in out
+    assert '+ params.app.sizes[1]: {"width": 512, "height": 768}' in out
+    assert "~ config.taskTimeout: 600 → 3600" in out
+    assert f"→ PATCH /jobs/{NIGHTLY}/configs" in out
+    assert "Plan: 5 to update (8 calls), 1 blocked, 0 errors, 1 unchanged." in out
+    assert "Requests: 7 reads, 0 writes, 0 retries." in out
+    assert emulator.writes() == []
+
+
+def test_apply_sends_one_patch_per_changed_section_then_plan_is_empty(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    emulator.clear_log()
+    applied = run("apply", "examples/jobs", "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    writes = emulator.writes()
+    assert sorted(writes) == sorted(EXPECTED_WRITES)  # exactly these, each once
+    assert "Apply complete: 8 done, 1 blocked." in applied.stdout
+
+    emulator.clear_log()
+    again = run("plan", "examples/jobs", "--detailed-exitcode")
+    assert again.exit_code == 3, again.stdout  # only the blocked job differs
+    assert "0 to update (0 calls)" in again.stdout
+
+    noop = run("apply", "examples/jobs", "--auto-approve")
+    assert noop.exit_code == 0
+    assert "Nothing to do." in noop.stdout
+    assert emulator.writes() == []
+
+
+def test_undeclared_units_survive_a_replacing_patch(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    assert run("apply", "examples/jobs", "--auto-approve").exit_code == 0
+    transcode = emulator.job("0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61")
+    # The manifest declares only params.app: partitioner and assembler were re-sent as the server had them.
+    assert transcode["params"]["partitioner"] == {"chunk_seconds": 10.0}
+    assert transcode["params"]["assembler"] == {"container": "mp4"}
+    assert transcode["params"]["app"]["bitrate_kbps"] == 6000.0
+
+
+def test_blocked_job_is_shown_with_its_state_and_never_written(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    before = emulator.job(LAUNCHED)
+    outcome = run("apply", "examples/jobs", "--auto-approve")
+    assert "blocked: job is JOB_STATE_PARTITIONING" in outcome.stdout
+    assert not [w for w in emulator.writes() if LAUNCHED in w[1]]
+    assert emulator.job(LAUNCHED)["params"] == before["params"]
+
+
+def test_invalid_manifest_anywhere_sends_nothing(emulator: Control, run: Any, tmp_path: Path) -> None:
+    emulator.seed_examples()
+    emulator.clear_log()
+    shutil.copytree(EXAMPLES, tmp_path / "jobs")
+    bad = tmp_path / "jobs" / "zz-bad.yaml"
+    bad.write_text(
+        "apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {id: x1}\nspec:\n  config: {taskTimout: 5}\n"
+    )
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        outcome = run(*command, str(tmp_path / "jobs"))
+        assert outcome.exit_code == 1
+        assert f"{bad}:5:12: unknown key 'taskTimout' (did you mean 'taskTimeout'?)" in outcome.stderr
+        assert "nothing was sent to the API" in outcome.stderr
+    assert emulator.counters()["total"] == 0  # not even a token exchange
+
+
+def test_missing_job_is_an_error_for_that_job_and_apply_writes_nothing(emulator: Control, run: Any) -> None:
+    jobs = emulator.seed_examples()
+    emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True})
+    emulator.seed([job for job in jobs if job["id"] != NIGHTLY])
+    planned = run("plan", "examples/jobs")
+    assert planned.exit_code == 1
+    assert f"x job {NIGHTLY}" in planned.stdout
+    assert f"error: job {NIGHTLY} does not exist" in planned.stdout
+    assert "4 to update" in planned.stdout  # the other jobs are still planned and shown
+    applied = run("apply", "examples/jobs", "--auto-approve")
+    assert applied.exit_code == 1
+    assert emulator.writes() == []
+
+
+def test_apply_outside_a_terminal_needs_auto_approve(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    outcome = run("apply", "examples/jobs", stdin="yes\n")
+    assert outcome.exit_code == 1
+    assert "--auto-approve" in outcome.stderr
+    assert emulator.writes() == []
+
+
+def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    changes = run("plan", "examples/jobs", "--detailed-exitcode", "--exclude", LAUNCHED)
+    assert changes.exit_code == 2
+    assert "(partial: only the selected manifests)" in changes.stdout
+    clean = run("plan", "examples/jobs", "--detailed-exitcode", "--target", UNCHANGED)
+    assert clean.exit_code == 0
+    document = run("plan", "examples/jobs", "--format", "json").json()
+    assert document["format_version"] == 1
+    assert document["summary"] == {"update": 5, "blocked": 1, "error": 0, "unchanged": 1, "calls": 8}
+    nightly = next(job for job in document["jobs"] if job["id"] == NIGHTLY)
+    assert {"path": "config.taskTimeout", "kind": "change", "before": 600, "after": 3600} in nightly["changes"]
+    assert [call["section"] for call in nightly["calls"]] == ["jobname", "params", "configs"]
+
+
+def test_a_secret_never_reaches_the_output(emulator: Control, run: Any, env: dict[str, str]) -> None:
+    emulator.seed_examples()
+    for args in (["plan", "examples/jobs"], ["plan", "examples/jobs", "--format", "json"]):
+        outcome = run(*args)
+        for secret in ("E2E-ROTATED-ACCESS-KEY", "DEMO-OLD-ACCESS-KEY", "demo-legacy-secret-key", env["BYTENITE_API_KEY"]):
+            assert secret not in outcome.stdout + outcome.stderr
+    text = run("plan", "examples/jobs").stdout
+    assert "dataSource.params.accessKey: (sensitive value changed: " in text

@@ -17,17 +17,20 @@ Exit codes, one table for ``plan`` and ``apply``:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
 
 import click
 
 if TYPE_CHECKING:
+    import asyncio
+
     from reconciler import plans, reports, runs, settings
 
 EXIT_OK: Final = 0
@@ -265,35 +268,107 @@ def validate(paths: tuple[str, ...], max_file_bytes: int) -> int:
     return EXIT_OK
 
 
+FORMATS: Final = click.Choice(["text", "json", "markdown"])
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @api_options
 @manifest_options
-@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output", type=FORMATS, default="text", show_default=True, help="How stdout shows the plan.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan as a JSON plan file, for apply.")
+@click.option("--drift", is_flag=True, help="Only report fields changed on the server; propose no writes.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 3 when items are blocked.")
 @debug_option
 @guarded
-def plan(paths: tuple[str, ...], output: str, detailed_exitcode: bool, **options: Any) -> int:
+def plan(
+    paths: tuple[str, ...], output: str, out: str | None, drift: bool, detailed_exitcode: bool, **options: Any
+) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
     import asyncio
 
     from reconciler import runs
 
     prepared, config, selection = _prepare(paths, options)
-    planned = asyncio.run(runs.plan(prepared, config))
-    _show_plan(planned.plan, output, partial=selection.partial)
+    with _progress("Reading", len(prepared.entries)) as progress:
+        planned = asyncio.run(runs.plan(prepared, config, progress=progress))
+    _show_plan(planned.plan, output, partial=selection.partial, drift=drift)
+    if out:
+        _save_plan(planned.plan, out, config, partial=selection.partial)
     return _plan_exit(planned.plan, detailed_exitcode)
 
 
-def _show_plan(plan: plans.Plan, output: str, *, partial: bool) -> None:
+def _show_plan(plan: plans.Plan, output: str, *, partial: bool, drift: bool = False) -> None:
     if output == "json":
         from reconciler.rendering import document
 
-        document.write(document.plan_document(plan, partial=partial), sys.stdout)
+        document.write(document.plan_document(plan, partial=partial, drift=drift), sys.stdout)
+    elif output == "markdown":
+        from reconciler.rendering import markdown
+
+        markdown.render_plan(plan, sys.stdout, link=_github_link(), partial=partial, drift=drift)
     else:
         from reconciler.rendering import text
 
-        text.render_plan(plan, sys.stdout, style=_style(sys.stdout), partial=partial)
+        text.render_plan(plan, sys.stdout, style=_style(sys.stdout), partial=partial, drift=drift)
+
+
+def _save_plan(plan: plans.Plan, path: str, config: settings.Settings, *, partial: bool) -> None:
+    import datetime
+    import tempfile
+    from pathlib import Path
+
+    from reconciler.rendering import document
+
+    meta = {
+        "api_url": config.api_url,
+        "jobs_prefix": config.jobs_prefix,
+        "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    target = Path(path)
+    # Written whole or not at all: a pipeline must never apply half a plan file.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as tmp:
+        document.write(document.plan_document(plan, partial=partial, meta=meta), tmp)
+    os.replace(temporary, target)
+    click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
+
+
+def _github_link() -> Callable[[str, int | None], str | None]:
+    """Links to the manifest lines at the commit under review, when CI says which commit that is."""
+    from pathlib import Path
+
+    server, repository, sha = (
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA")
+    )
+    root = _repository_root(Path.cwd())
+
+    def link(file: str, line: int | None) -> str | None:
+        if not (server and repository and sha):
+            return None
+        try:
+            relative = Path(file).resolve().relative_to(root).as_posix()
+        except ValueError:
+            return None
+        return f"{server}/{repository}/blob/{sha}/{relative}" + (f"#L{line}" if line else "")
+
+    return link
+
+
+def _repository_root(start: Any) -> Any:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def _progress(verb: str, total: int) -> contextlib.AbstractContextManager[Callable[[int], None] | None]:
+    """A progress bar on a terminal's stderr for long runs; nothing at all in CI logs."""
+    if total < 200 or not sys.stderr.isatty() or os.environ.get("CI"):
+        return contextlib.nullcontext()
+    from reconciler.rendering import progress
+
+    return progress.bar(verb, total)
 
 
 def _plan_exit(plan: plans.Plan, detailed: bool) -> int:
@@ -316,13 +391,20 @@ def _plan_exit(plan: plans.Plan, detailed: bool) -> int:
 @debug_option
 @guarded
 def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exitcode: bool, **options: Any) -> int:
-    """Plan, show the plan, ask, then send only the PATCH calls needed."""
+    """Plan, show the plan, ask, then send only the PATCH calls needed.
+
+    Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
+    re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
+    """
     import asyncio
 
-    from reconciler import runs
+    from reconciler import planfiles, runs
 
+    if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
+        return _apply_planfile(paths[0], output, options)
     prepared, config, selection = _prepare(paths, options)
-    planned = asyncio.run(runs.plan(prepared, config))
+    with _progress("Reading", len(prepared.entries)) as progress:
+        planned = asyncio.run(runs.plan(prepared, config, progress=progress))
     plan = planned.plan
     if output == "text":
         _show_plan(plan, output, partial=selection.partial)
@@ -337,13 +419,54 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
         return EXIT_BLOCKED if detailed_exitcode and plan.has_blocked else EXIT_OK
     if not auto_approve and not _confirmed(plan):
         return EXIT_ERROR
-    report = asyncio.run(_apply_interruptibly(planned, config))
+    with _progress("Writing", plan.calls) as progress:
+        report = asyncio.run(
+            _apply_interruptibly(lambda stopping: runs.apply(planned, config, stopping=stopping, progress=progress))
+        )
+    report = _with_plan_requests(report, plan)
     _show_report(report, output)
+    return _apply_exit(report, blocked=detailed_exitcode and plan.has_blocked)
+
+
+def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
+    import asyncio
+
+    from reconciler import planfiles, runs
+
+    document = planfiles.read(path)
+    config = _settings(options)
+    if not config.api_key:
+        from reconciler import errors
+
+        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
+    click.echo(f"Applying the reviewed plan {path} ({document.summary.calls} calls)", err=True)
+    report = asyncio.run(
+        _apply_interruptibly(lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping))
+    )
+    _show_report(report, output)
+    return _apply_exit(report, blocked=False)
+
+
+def _apply_exit(report: reports.Report, *, blocked: bool) -> int:
     if report.interrupted:
         return EXIT_INTERRUPTED
     if report.partial:
         return EXIT_PARTIAL
-    return EXIT_BLOCKED if detailed_exitcode and plan.has_blocked else EXIT_OK
+    return EXIT_BLOCKED if blocked else EXIT_OK
+
+
+def _with_plan_requests(report: reports.Report, plan: plans.Plan) -> reports.Report:
+    """What the whole run cost: the plan's reads and the apply's writes."""
+    from dataclasses import replace
+
+    from reconciler import plans as plan_values
+
+    total = plan_values.Requests(
+        report.requests.reads + plan.requests.reads,
+        report.requests.writes + plan.requests.writes,
+        report.requests.retries + plan.requests.retries,
+    )
+    return replace(report, requests=total)
 
 
 def _empty_report(plan: plans.Plan) -> reports.Report:
@@ -372,12 +495,10 @@ def _confirmed(plan: plans.Plan) -> bool:
     return True
 
 
-async def _apply_interruptibly(planned: runs.Planned, config: settings.Settings) -> reports.Report:
+async def _apply_interruptibly(work: Callable[[asyncio.Event], Awaitable[reports.Report]]) -> reports.Report:
     """SIGINT or SIGTERM stops new writes; calls in flight finish, and the report says what happened."""
     import asyncio
     import signal
-
-    from reconciler import runs
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -390,7 +511,7 @@ async def _apply_interruptibly(planned: runs.Planned, config: settings.Settings)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop)
     try:
-        return await runs.apply(planned, config, stopping=stopping)
+        return await work(stopping)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -172,10 +172,13 @@ def _errors(name: str, message: str, *, line: int = 1) -> errors.ManifestErrors:
     return errors.ManifestErrors([_problem(name, message, line=line)])
 
 
-def locate(file: str, index: int, loc: Sequence[str | int]) -> errors.Position:
+def locate(
+    file: str, index: int, loc: Sequence[str | int], *, aliases: Mapping[str, str] | None = None
+) -> errors.Position:
     """The position of the value at ``loc`` in document ``index`` of ``file``, or of its nearest parent.
 
-    Keys in ``loc`` that are not in the document (a union's tag in a pydantic error) are skipped.
+    Keys in ``loc`` that are not in the document (a union's tag in a pydantic error) are skipped; ``aliases``
+    names another spelling to look for (a manifest may write ``secret_id`` where the API says ``secretId``).
     """
     node = _document_nodes(file).get(index)
     if node is None:
@@ -183,6 +186,8 @@ def locate(file: str, index: int, loc: Sequence[str | int]) -> errors.Position:
     mark = node.start_mark
     for part in loc:
         child = _child(node, part)
+        if child is None and aliases and isinstance(part, str) and part in aliases:
+            child = _child(node, aliases[part])
         if child is None:
             continue
         key_node, node = child

@@ -9,12 +9,13 @@ job by job.
 from __future__ import annotations
 
 import enum
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import bodies, diffs, redaction, states
+from reconciler import bodies, diffs, manifests, redaction, states
 
 
 class Action(enum.StrEnum):
@@ -54,6 +55,17 @@ class JobPlan:
     calls: tuple[Call, ...] = ()
     reason: str = ""
     basis: Mapping[str, Any] = field(default_factory=dict)
+    # What a plan file needs to apply this job later without the manifests: the declared units with
+    # references left unresolved (never a secret), and the paths those references make sensitive.
+    declared: Mapping[str, Any] = field(default_factory=dict)
+    sensitive: frozenset[redaction.Path] = frozenset()
+    template_id: str | None = None
+    # The manifest line that declares each changed field (by dotted path), for links in Markdown plans.
+    lines: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        return tuple(call.section for call in self.calls)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,7 @@ class Inputs:
     source: str
     sensitive: frozenset[redaction.Path] = frozenset()
     error: str = ""
+    declared: Mapping[str, Any] | None = None
 
 
 def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None) -> Plan:
@@ -99,7 +112,16 @@ def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None
 
 def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     desired, current = inputs.desired, inputs.current
-    base = JobPlan(desired.id, inputs.source, Action.ERROR, name=desired.units.get("name"))
+    declared = inputs.declared if inputs.declared is not None else desired.units
+    base = JobPlan(
+        desired.id,
+        inputs.source,
+        Action.ERROR,
+        name=_shown_name(desired, inputs.sensitive, key),
+        declared=_mask_credentials(declared, key),
+        sensitive=inputs.sensitive,
+        template_id=desired.template_id,
+    )
     if inputs.error:
         return replace(base, reason=inputs.error)
     if current is None:
@@ -128,6 +150,60 @@ def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     )
     basis = {unit: shown_current.units.get(unit) for section in sections for unit in states.UNITS_OF_SECTION[section]}
     return replace(base, action=Action.UPDATE, changes=changes, calls=calls, basis=basis)
+
+
+def stale(job: JobPlan, current: states.Job, key: bytes) -> list[str]:
+    """What moved on the server since ``job`` was planned: the units its bodies depend on, and the state.
+
+    Values are compared in their redacted form, so a secret is compared by its keyed fingerprint.
+    """
+    if not current.is_draft:
+        return [f"the job is now {current.lifecycle}"]
+    shown = _mask_units(current, job.sensitive, key)
+    moved = []
+    for unit, before in job.basis.items():
+        now = shown.units.get(unit)
+        if not states.equal(_plain(before), _plain(now)):
+            moved.append(f"{unit} changed from {_brief(before)} to {_brief(now)}")
+    return moved
+
+
+def _plain(value: Any) -> Any:
+    """Sensitive values compare by fingerprint; everything else as itself."""
+    if isinstance(value, redaction.Sensitive):
+        return {"sensitive": value.fingerprint}
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _brief(value: Any) -> str:
+    text = str(value) if isinstance(value, redaction.Sensitive) else json.dumps(_plain(value), sort_keys=True)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _shown_name(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes) -> str | None:
+    name = redaction.mask(job.units.get("name"), ("name",), sensitive, key)
+    return str(name) if name is not None else None
+
+
+def _mask_credentials(units: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """Declared values keep their references; a credential that is not a reference is masked all the same."""
+    return {unit: _credentials(value, states.unit_path(unit), key) for unit, value in units.items()}
+
+
+def _credentials(value: Any, path: redaction.Path, key: bytes) -> Any:
+    if isinstance(value, str) and manifests.REFERENCE.match(value):
+        return value
+    if path and redaction.is_credential(path[-1]):
+        return redaction.Sensitive(redaction.fingerprint(value, key))
+    if isinstance(value, dict):
+        return {name: _credentials(item, (*path, name), key) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_credentials(item, (*path, index), key) for index, item in enumerate(value)]
+    return value
 
 
 def sections_to_write(desired: states.Job, current: states.Job) -> list[str]:

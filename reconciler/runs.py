@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Final
 
 import httpx
 
@@ -17,6 +18,7 @@ from reconciler import (
     errors,
     fetching,
     loading,
+    planfiles,
     plans,
     redaction,
     references,
@@ -58,6 +60,7 @@ class Prepared:
     entries: tuple[validating.Entry, ...]
     desired: Mapping[str, states.Job]
     sensitive: Mapping[str, frozenset[redaction.Path]]
+    declared: Mapping[str, states.Job]
 
 
 def validate(paths: Sequence[str], *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> list[validating.Entry]:
@@ -75,6 +78,7 @@ def prepare(
     """Validate, select and resolve references; an unset variable is a manifest error at its position."""
     entries = [entry for entry in validate(paths, max_bytes=max_bytes) if selection.keeps(entry)]
     desired: dict[str, states.Job] = {}
+    declared: dict[str, states.Job] = {}
     sensitive: dict[str, frozenset[redaction.Path]] = {}
     problems: list[errors.ManifestProblem] = []
     for entry in entries:
@@ -84,10 +88,11 @@ def prepare(
             where = loading.locate(entry.document.file, entry.document.index, ("spec", *item.path))
             problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} is not set"))
         desired[entry.job_id] = resolved
+        declared[entry.job_id] = wanted
         sensitive[entry.job_id] = references.sensitive_paths(wanted)
     if problems:
         raise errors.ManifestErrors(problems)
-    return Prepared(tuple(entries), desired, sensitive)
+    return Prepared(tuple(entries), desired, sensitive, declared)
 
 
 @dataclass(frozen=True)
@@ -119,12 +124,36 @@ async def plan(
             source=entry.source,
             sensitive=prepared.sensitive[entry.job_id],
             error=fetched.failures.get(entry.job_id, ""),
+            declared=prepared.declared[entry.job_id].units,
         )
         for entry in prepared.entries
     ]
     key = redaction.fingerprint_key(config.api_key.reveal())
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
-    return Planned(plans.build(inputs, key, requests), prepared, current)
+    plan = plans.build(inputs, key, requests)
+    return Planned(_with_lines(plan, prepared), prepared, current)
+
+
+SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_FIELDS.items()}
+
+
+def _with_lines(plan: plans.Plan, prepared: Prepared) -> plans.Plan:
+    """The manifest line of every changed field: only the files with changes are read again, for positions."""
+    documents = {entry.job_id: entry.document for entry in prepared.entries}
+
+    def located(job: plans.JobPlan) -> plans.JobPlan:
+        document = documents.get(job.job_id)
+        if not job.changes or document is None:
+            return job
+        lines = {
+            change.dotted: loading.locate(
+                document.file, document.index, ("spec", *change.path), aliases=SNAKE_SPELLINGS
+            ).line
+            for change in job.changes
+        }
+        return replace(job, lines=lines)
+
+    return replace(plan, jobs=tuple(located(job) for job in plan.jobs))
 
 
 async def apply(
@@ -150,10 +179,16 @@ async def apply(
 
 
 def _secret_values(prepared: Prepared) -> set[str]:
+    return _secret_values_in(prepared.desired, prepared.sensitive)
+
+
+def _secret_values_in(
+    desired: Mapping[str, states.Job], sensitive: Mapping[str, frozenset[redaction.Path]]
+) -> set[str]:
     """Every string value at a sensitive or credential path: scrubbed from API error messages."""
     values: set[str] = set()
-    for job_id, job in prepared.desired.items():
-        paths = prepared.sensitive.get(job_id, frozenset())
+    for job_id, job in desired.items():
+        paths = sensitive.get(job_id, frozenset())
         for unit, value in job.units.items():
             masked = redaction.mask(value, states.unit_path(unit), paths, b"")
             _collect(value, masked, values)
@@ -169,3 +204,72 @@ def _collect(value: object, masked: object, into: set[str]) -> None:
     elif isinstance(value, list) and isinstance(masked, list):
         for item, shown in zip(value, masked, strict=False):
             _collect(item, shown, into)
+
+
+async def apply_planfile(
+    document: planfiles.PlanDoc,
+    environ: Mapping[str, str],
+    config: settings.Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    stopping: asyncio.Event | None = None,
+    progress: Progress | None = None,
+) -> reports.Report:
+    """Apply a reviewed plan: re-read each job, refuse only the ones that moved, build bodies from the fresh read.
+
+    Refusing per job, where Terraform refuses the whole plan, is sound because every job is independent.
+    """
+    if document.api_url and document.api_url.rstrip("/") != config.api_url.rstrip("/"):
+        raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
+    plan = planfiles.to_plan(document)
+    writes = [job for job in plan.jobs if job.action is plans.Action.UPDATE]
+    desired = _desired_from_plan(writes, environ)
+    key = redaction.fingerprint_key(config.api_key.reveal())
+    async with client.Client(config, transport=transport) as api:
+        api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
+        fetched = await fetching.fetch(api, [job.job_id for job in writes], concurrency=config.concurrency)
+        current = {job_id: states.from_api(raw) for job_id, raw in fetched.jobs.items()}
+        refused: list[reports.Result] = []
+        fresh: list[plans.JobPlan] = []
+        for job in writes:
+            refusal = _refusal(job, current.get(job.job_id), fetched.failures.get(job.job_id), key)
+            if refusal:
+                outcome, reason = refusal
+                refused.extend(reports.Result(job.job_id, section, outcome, reason) for section in job.sections)
+            else:
+                fresh.append(job)
+        blocked = [job for job in plan.jobs if job.action is plans.Action.BLOCKED]
+        report = await applying.apply(
+            api,
+            plans.Plan((*blocked, *fresh)),
+            desired,
+            current,
+            concurrency=config.concurrency,
+            stopping=stopping,
+            progress=progress,
+        )
+    return reports.Report((*refused, *report.results), report.requests, report.interrupted)
+
+
+def _refusal(
+    job: plans.JobPlan, current: states.Job | None, failure: str | None, key: bytes
+) -> tuple[reports.Outcome, str] | None:
+    """Why a planned job must not be written now, if it must not."""
+    if failure:
+        return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
+    if current is None:
+        return reports.Outcome.STALE, "the job no longer exists"
+    moved = plans.stale(job, current, key)
+    return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None
+
+
+def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]) -> dict[str, states.Job]:
+    desired: dict[str, states.Job] = {}
+    missing: list[str] = []
+    for job in jobs:
+        resolved, unset = references.resolve(states.Job(job.job_id, job.declared, job.template_id), environ)
+        missing.extend(f"{item.variable} (needed by {job.source})" for item in unset)
+        desired[job.job_id] = resolved
+    if missing:
+        raise errors.ConfigError("environment variables not set: " + ", ".join(sorted(set(missing))))
+    return desired

@@ -1,22 +1,31 @@
-"""Plans and reports as JSON documents (``schemas/plan.schema.json``, ``format_version`` 1)."""
+"""Plans and reports as JSON documents (``schemas/plan.schema.json``, ``format_version`` 1).
+
+``plan --format json`` and ``plan --out`` write the same document: a plan file is the JSON plan. Besides what a
+reader needs, each job carries what apply needs without the manifests: the declared units (references kept,
+never a secret), the redacted *basis* its bodies depend on, and the sensitive paths.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
-from reconciler import plans, reports
+from reconciler import diffs, plans, reports
 from reconciler.rendering import values
 
 FORMAT_VERSION: Final = 1
 
 
-def plan_document(plan: plans.Plan, *, partial: bool = False) -> dict[str, Any]:
+def plan_document(
+    plan: plans.Plan, *, partial: bool = False, drift: bool = False, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     counts = plan.counts
     return {
         "format_version": FORMAT_VERSION,
-        "kind": "plan",
+        "kind": "drift" if drift else "plan",
         "partial": partial,
+        **dict(meta or {}),
         "summary": {
             "update": counts[plans.Action.UPDATE],
             "blocked": counts[plans.Action.BLOCKED],
@@ -37,20 +46,26 @@ def _job(job: plans.JobPlan) -> dict[str, Any]:
         "lifecycle": job.lifecycle,
         "name": job.name,
         "reason": job.reason or None,
-        "changes": [_change(change) for change in job.changes],
+        "template_id": job.template_id,
+        "changes": [_change(change, job.lines) for change in job.changes],
         "calls": [
             {"method": call.method, "section": call.section, "path": call.path, "body": values.jsonable(call.body)}
             for call in job.calls
         ],
+        "declared": values.jsonable(dict(job.declared)),
+        "basis": values.jsonable(dict(job.basis)),
+        "sensitive": [list(path) for path in sorted(job.sensitive, key=str)],
     }
 
 
-def _change(change: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {"path": change.dotted, "kind": change.kind}
+def _change(change: diffs.Change, lines: Mapping[str, int]) -> dict[str, Any]:
+    document: dict[str, Any] = {"path": change.dotted, "segments": list(change.path), "kind": change.kind}
     if change.kind != "add":
         document["before"] = values.jsonable(change.before)
     if change.kind != "remove":
         document["after"] = values.jsonable(change.after)
+    if change.dotted in lines:
+        document["line"] = lines[change.dotted]
     return document
 
 
@@ -74,6 +89,6 @@ def report_document(report: reports.Report) -> dict[str, Any]:
     }
 
 
-def write(document: dict[str, Any], out: TextIO) -> None:
+def write(document: Mapping[str, Any], out: TextIO) -> None:
     json.dump(document, out, indent=2, ensure_ascii=False)
     out.write("\n")

@@ -22,15 +22,19 @@ def plain(text: str, colour: str) -> str:
     return text
 
 
-def render_plan(plan: plans.Plan, out: TextIO, *, style: Style = plain, partial: bool = False) -> None:
+def render_plan(
+    plan: plans.Plan, out: TextIO, *, style: Style = plain, partial: bool = False, drift: bool = False
+) -> None:
+    if drift:
+        out.write("Drift: fields that differ on the server from the manifests (nothing is proposed).\n\n")
     for job in sorted(plan.jobs, key=_order):
         if job.action is plans.Action.UNCHANGED:
             continue
-        _job(job, out, style)
+        _job(job, out, style, drift=drift)
     unchanged = plan.counts[plans.Action.UNCHANGED]
     if unchanged:
         out.write(style(f"  = {unchanged} job{'s' if unchanged != 1 else ''} unchanged\n", "bright_black"))
-    out.write("\n" + summary(plan, partial=partial) + "\n")
+    out.write("\n" + summary(plan, partial=partial, drift=drift) + "\n")
 
 
 def _order(job: plans.JobPlan) -> tuple[int, str]:
@@ -38,7 +42,7 @@ def _order(job: plans.JobPlan) -> tuple[int, str]:
     return rank[job.action], job.source
 
 
-def _job(job: plans.JobPlan, out: TextIO, style: Style) -> None:
+def _job(job: plans.JobPlan, out: TextIO, style: Style, *, drift: bool) -> None:
     head = HEADS[job.action]
     name = f"  {values.shown(job.name)}" if job.name else ""
     out.write(style(f"{head} job {job.job_id}", SIGN_COLOURS[head]) + f"{name}  ({job.source})\n")
@@ -49,19 +53,27 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style) -> None:
     for change in job.changes:
         sign, text = values.change_line(change)
         out.write(f"    {style(sign, SIGN_COLOURS[sign])} {text}\n")
-    for call in job.calls:
+    for call in () if drift else job.calls:
         out.write(style(f"    → {call.method} {call.path}\n", "cyan"))
 
 
-def summary(plan: plans.Plan, *, partial: bool = False) -> str:
+def summary(plan: plans.Plan, *, partial: bool = False, drift: bool = False) -> str:
     counts = plan.counts
+    scope = " (partial: only the selected manifests)" if partial else ""
+    if drift:
+        drifted = counts[plans.Action.UPDATE] + counts[plans.Action.BLOCKED]
+        fields = sum(len(job.changes) for job in plan.jobs)
+        return (
+            f"Drift{scope}: {drifted} job{'s' if drifted != 1 else ''} differ ({fields} fields), "
+            f"{counts[plans.Action.ERROR]} errors, {counts[plans.Action.UNCHANGED]} unchanged. "
+            + requests(plan.requests)
+        )
     parts = [
         f"{counts[plans.Action.UPDATE]} to update ({plan.calls} call{'s' if plan.calls != 1 else ''})",
         f"{counts[plans.Action.BLOCKED]} blocked",
         f"{counts[plans.Action.ERROR]} error{'s' if counts[plans.Action.ERROR] != 1 else ''}",
         f"{counts[plans.Action.UNCHANGED]} unchanged",
     ]
-    scope = " (partial: only the selected manifests)" if partial else ""
     return f"Plan{scope}: " + ", ".join(parts) + ". " + requests(plan.requests)
 
 

@@ -127,7 +127,15 @@ def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
     assert document["format_version"] == 1
     assert document["summary"] == {"update": 5, "blocked": 1, "error": 0, "unchanged": 1, "calls": 8}
     nightly = next(job for job in document["jobs"] if job["id"] == NIGHTLY)
-    assert {"path": "config.taskTimeout", "kind": "change", "before": 600, "after": 3600} in nightly["changes"]
+    timeout = next(change for change in nightly["changes"] if change["path"] == "config.taskTimeout")
+    assert timeout == {
+        "path": "config.taskTimeout",
+        "segments": ["config", "taskTimeout"],
+        "kind": "change",
+        "before": 600,
+        "after": 3600,
+        "line": 22,  # examples/jobs/media/nightly-renders.yaml declares config on line 22
+    }
     assert [call["section"] for call in nightly["calls"]] == ["jobname", "params", "configs"]
 
 

@@ -1,0 +1,171 @@
+"""Plan files: the JSON plan read back, so a pipeline applies exactly what was reviewed.
+
+A plan file is untrusted input (it may have been edited or come from another version), so it is read
+through pydantic models; the same models generate ``schemas/plan.schema.json``
+(``python -m reconciler.planfiles``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler import diffs, errors, plans, redaction
+from reconciler.rendering.document import FORMAT_VERSION
+
+Segment = str | int
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChangeDoc(_Model):
+    path: str = Field(description="Dotted path in the job object, e.g. params.app.steps")
+    segments: list[Segment]
+    kind: Literal["add", "remove", "change"]
+    before: Any = Field(default=None, description="Absent for an added field; sensitive values are fingerprints")
+    after: Any = Field(default=None, description="Absent for a removed field")
+    line: int | None = Field(default=None, description="Manifest line declaring the field")
+
+
+class CallDoc(_Model):
+    method: Literal["PATCH", "POST", "DELETE"]
+    section: str
+    path: str
+    body: Any = Field(description="Redacted: apply rebuilds the real body from a fresh read")
+
+
+class JobDoc(_Model):
+    id: str
+    source: str
+    action: Literal["update", "unchanged", "blocked", "error"]
+    lifecycle: str | None
+    name: str | None
+    reason: str | None
+    template_id: str | None = None
+    changes: list[ChangeDoc]
+    calls: list[CallDoc]
+    declared: dict[str, Any] = Field(default_factory=dict, description="Declared units, references unresolved")
+    basis: dict[str, Any] = Field(default_factory=dict, description="Redacted server values the bodies depend on")
+    sensitive: list[list[Segment]] = Field(default_factory=list)
+
+
+class SummaryDoc(_Model):
+    update: int
+    blocked: int
+    error: int
+    unchanged: int
+    calls: int
+
+
+class RequestsDoc(_Model):
+    reads: int
+    writes: int
+    retries: int
+
+
+class PlanDoc(_Model):
+    """A plan, as ``plan --format json`` prints it and ``plan --out`` saves it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"title": "ByteNite reconciler plan", "$id": "https://reconciler.bytenite.io/v1/plan"}
+    )
+
+    format_version: Literal[1]
+    kind: Literal["plan", "drift"]
+    partial: bool
+    api_url: str | None = None
+    jobs_prefix: str | None = None
+    created_at: str | None = None
+    summary: SummaryDoc
+    requests: RequestsDoc
+    jobs: list[JobDoc]
+
+
+def read(path: str) -> PlanDoc:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise errors.PlanFileError(f"{path}: not a readable JSON plan file ({error})") from None
+    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        raise errors.PlanFileError(f"{path}: plan format_version {version!r}; this reconciler reads {FORMAT_VERSION}")
+    try:
+        document = PlanDoc.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise errors.PlanFileError(f"{path}: not a valid plan file: {where}: {first['msg']}") from None
+    if document.kind != "plan":
+        raise errors.PlanFileError(f"{path}: a drift report cannot be applied")
+    return document
+
+
+def is_plan_file(path: str) -> bool:
+    """A single argument that is a JSON file holding ``format_version``: apply it instead of planning."""
+    candidate = Path(path)
+    if not candidate.is_file() or candidate.suffix.lower() in (".yaml", ".yml"):
+        return False
+    try:
+        with candidate.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"format_version"' in head
+
+
+def to_plan(document: PlanDoc) -> plans.Plan:
+    return plans.Plan(
+        tuple(_job(job) for job in document.jobs),
+        plans.Requests(document.requests.reads, document.requests.writes, document.requests.retries),
+    )
+
+
+def _job(job: JobDoc) -> plans.JobPlan:
+    return plans.JobPlan(
+        job_id=job.id,
+        source=job.source,
+        action=plans.Action(job.action),
+        lifecycle=job.lifecycle,
+        name=job.name,
+        changes=tuple(
+            diffs.Change(
+                tuple(change.segments),
+                _value(change.before) if change.kind != "add" else diffs.ABSENT,
+                _value(change.after) if change.kind != "remove" else diffs.ABSENT,
+            )
+            for change in job.changes
+        ),
+        calls=tuple(plans.Call(call.method, call.section, call.path, _value(call.body)) for call in job.calls),
+        reason=job.reason or "",
+        basis={unit: _value(value) for unit, value in job.basis.items()},
+        declared={unit: _value(value) for unit, value in job.declared.items()},
+        sensitive=frozenset(tuple(path) for path in job.sensitive),
+        template_id=job.template_id,
+        lines={change.path: change.line for change in job.changes if change.line is not None},
+    )
+
+
+def _value(value: Any) -> Any:
+    """JSON back to plan values: ``{"sensitive": true, "fingerprint": ...}`` becomes a Sensitive again."""
+    if isinstance(value, dict):
+        if value.keys() == {"sensitive", "fingerprint"} and value["sensitive"] is True:
+            return redaction.Sensitive(str(value["fingerprint"]))
+        return {key: _value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_value(item) for item in value]
+    return value
+
+
+def schema_text() -> str:
+    schema = PlanDoc.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    print(schema_text(), end="")

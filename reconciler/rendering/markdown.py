@@ -1,0 +1,133 @@
+"""Plans as a pull-request comment: counts first, blocked and failing jobs on top, one collapsible block a job.
+
+The comment starts with a fixed marker line so CI can find and update its own comment in place, and stays under
+GitHub's 65,536-character limit: when the plan is longer, whole job blocks are left out and a note says how
+many, rather than cutting one in half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final, TextIO
+
+from reconciler import diffs, plans
+from reconciler.rendering import text, values
+
+MARKER: Final = "<!-- bytenite-reconciler:plan -->"
+LIMIT: Final = 65_000
+Link = Callable[[str, int | None], str | None]
+TITLES: Final = {
+    plans.Action.ERROR: "Errors",
+    plans.Action.BLOCKED: "Blocked",
+    plans.Action.UPDATE: "To update",
+}
+ICONS: Final = {plans.Action.ERROR: "❌", plans.Action.BLOCKED: "⛔", plans.Action.UPDATE: "✏️"}
+
+
+def no_link(file: str, line: int | None) -> str | None:
+    """Outside a CI that names its commit there is nothing to link to: positions are shown as text."""
+    return None
+
+
+def _where(file: str, line: int | None, link: Link) -> str:
+    label = f"{file}:{line}" if line else file
+    url = link(file, line)
+    return f"[{label}]({url})" if url else f"`{label}`"
+
+
+def render_plan(
+    plan: plans.Plan,
+    out: TextIO,
+    *,
+    link: Link = no_link,
+    partial: bool = False,
+    drift: bool = False,
+    limit: int = LIMIT,
+) -> None:
+    head = _head(plan, partial=partial, drift=drift)
+    blocks = [
+        (job.action, _job(job, link, drift=drift))
+        for action in TITLES
+        for job in sorted(plan.jobs, key=lambda job: job.source)
+        if job.action is action
+    ]
+    body, shown = _fit(head, blocks, limit)
+    left_out = len(blocks) - shown
+    if left_out:
+        body += (
+            f"\n> **Truncated:** {left_out} more job{'s' if left_out != 1 else ''} not shown: this comment stays under "
+            f"GitHub's size limit. The full plan is in the JSON plan file (`plan --out`).\n"
+        )
+    out.write(body)
+
+
+def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
+    counts = plan.counts
+    title = "ByteNite drift report" if drift else "ByteNite plan"
+    summary = (
+        f"**{counts[plans.Action.UPDATE]}** to update ({plan.calls} call{'s' if plan.calls != 1 else ''}) · "
+        f"**{counts[plans.Action.BLOCKED]}** blocked · **{counts[plans.Action.ERROR]}** errors · "
+        f"**{counts[plans.Action.UNCHANGED]}** unchanged"
+    )
+    lines = [MARKER, f"### {title}", "", summary, "", f"<sub>{text.requests(plan.requests)}</sub>", ""]
+    if partial:
+        lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
+    if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
+        lines.append("No changes. The jobs match their manifests.\n")
+    return "\n".join(lines) + "\n"
+
+
+def _fit(head: str, blocks: list[tuple[plans.Action, str]], limit: int) -> tuple[str, int]:
+    reserve = 400  # the section titles and the truncation note
+    body, size, shown, section = head, len(head), 0, None
+    for action, block in blocks:
+        title = f"\n#### {ICONS[action]} {TITLES[action]}\n\n" if action is not section else ""
+        if size + len(title) + len(block) > limit - reserve:
+            break
+        body += title + block
+        size += len(title) + len(block)
+        section = action
+        shown += 1
+    return body, shown
+
+
+def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
+    file = job.source.rsplit(":", 1)[0]
+    name = f" <code>{_escape(values.shown(job.name))}</code>" if job.name else ""
+    reason = f" — {_escape(job.reason)}" if job.reason else ""
+    parts = [
+        f"<details><summary><code>{job.job_id}</code>{name}{reason}</summary>\n",
+        f"Manifest: {_where(file, _line(job.source), link)}\n",
+    ]
+    if job.changes:
+        parts.append("| | field | server | manifest |\n|---|---|---|---|")
+        parts.extend(_row(change, job, file, link) for change in job.changes)
+        parts.append("")
+    if job.calls and not drift:
+        parts.append("Calls: " + ", ".join(f"`{call.method} {call.path}`" for call in job.calls) + "\n")
+    parts.append("</details>\n")
+    return "\n".join(parts) + "\n"
+
+
+def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link) -> str:
+    sign, _ = values.change_line(change)
+    line = job.lines.get(change.dotted)
+    url = link(file, line)
+    field = f"[`{change.dotted}`]({url})" if url else f"`{change.dotted}`" + (f" (line {line})" if line else "")
+    before = "" if change.before is diffs.ABSENT else _code(values.shown(change.before, limit=80))
+    after = "" if change.after is diffs.ABSENT else _code(values.shown(change.after, limit=80))
+    return f"| {sign} | {field} | {before} | {after} |"
+
+
+def _line(source: str) -> int | None:
+    tail = source.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _code(value: str) -> str:
+    return "`" + value.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def _escape(value: str) -> str:
+    """Text inside HTML (a summary line): markdown is not rendered there, so escape for HTML."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")

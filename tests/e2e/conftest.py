@@ -48,7 +48,11 @@ class Control:
         return list(self.http.get("/_emulator/requests").json()["requests"])
 
     def writes(self) -> list[tuple[str, str]]:
-        return [(r["method"], r["path"]) for r in self.requests() if r["method"] != "GET" and "access_token" not in r["path"]]
+        return [
+            (r["method"], r["path"])
+            for r in self.requests()
+            if r["method"] != "GET" and "access_token" not in r["path"]
+        ]
 
     def counters(self) -> dict[str, Any]:
         return dict(self.http.get("/_emulator/counters").json())

@@ -143,7 +143,12 @@ def test_a_secret_never_reaches_the_output(emulator: Control, run: Any, env: dic
     emulator.seed_examples()
     for args in (["plan", "examples/jobs"], ["plan", "examples/jobs", "--format", "json"]):
         outcome = run(*args)
-        for secret in ("E2E-ROTATED-ACCESS-KEY", "DEMO-OLD-ACCESS-KEY", "demo-legacy-secret-key", env["BYTENITE_API_KEY"]):
+        for secret in (
+            "E2E-ROTATED-ACCESS-KEY",
+            "DEMO-OLD-ACCESS-KEY",
+            "demo-legacy-secret-key",
+            env["BYTENITE_API_KEY"],
+        ):
             assert secret not in outcome.stdout + outcome.stderr
     text = run("plan", "examples/jobs").stdout
     assert "dataSource.params.accessKey: (sensitive value changed: " in text

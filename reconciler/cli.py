@@ -23,8 +23,8 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -42,6 +42,7 @@ EXIT_INTERRUPTED: Final = 130
 QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
 
 log = logging.getLogger("reconciler")
+Result = TypeVar("Result")
 
 
 class LazyGroup(click.Group):
@@ -169,6 +170,21 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Requests in flight (env BYTENITE_CONCURRENCY) [default: 16].",
             ),
             click.option(
+                "--retry-attempts",
+                type=click.IntRange(min=1),
+                help="Attempts per request on transient failures (env BYTENITE_RETRY_ATTEMPTS) [default: 8].",
+            ),
+            click.option(
+                "--retry-budget",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Seconds one request may spend retrying (env BYTENITE_RETRY_BUDGET) [default: 120].",
+            ),
+            click.option(
+                "--run-timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Seconds reading, then writing, may take; past it apply starts no new write (env BYTENITE_RUN_TIMEOUT).",
+            ),
+            click.option(
                 "--rate-limit",
                 type=click.FloatRange(min=0, min_open=True),
                 help="Requests per second at most (env BYTENITE_RATE_LIMIT).",
@@ -217,6 +233,9 @@ def _settings(options: dict[str, Any]) -> settings.Settings:
         key_file=options.get("api_key_file"),
         concurrency=options.get("concurrency"),
         rate_limit=options.get("rate_limit"),
+        retry_attempts=options.get("retry_attempts"),
+        retry_budget=options.get("retry_budget"),
+        run_timeout=options.get("run_timeout"),
     )
 
 
@@ -285,13 +304,12 @@ def plan(
     paths: tuple[str, ...], output: str, out: str | None, drift: bool, detailed_exitcode: bool, **options: Any
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
-    import asyncio
 
     from reconciler import runs
 
     prepared, config, selection = _prepare(paths, options)
     with _progress("Reading", len(prepared.entries)) as progress:
-        planned = asyncio.run(runs.plan(prepared, config, progress=progress))
+        planned = _reading(runs.plan(prepared, config, progress=progress), config)
     _show_plan(planned.plan, output, partial=selection.partial, drift=drift)
     if out:
         _save_plan(planned.plan, out, config, partial=selection.partial)
@@ -404,7 +422,7 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
         return _apply_planfile(paths[0], output, options)
     prepared, config, selection = _prepare(paths, options)
     with _progress("Reading", len(prepared.entries)) as progress:
-        planned = asyncio.run(runs.plan(prepared, config, progress=progress))
+        planned = _reading(runs.plan(prepared, config, progress=progress), config)
     plan = planned.plan
     if output == "text":
         _show_plan(plan, output, partial=selection.partial)
@@ -421,7 +439,9 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
         return EXIT_ERROR
     with _progress("Writing", plan.calls) as progress:
         report = asyncio.run(
-            _apply_interruptibly(lambda stopping: runs.apply(planned, config, stopping=stopping, progress=progress))
+            _apply_interruptibly(
+                lambda stopping: runs.apply(planned, config, stopping=stopping, progress=progress), config
+            )
         )
     report = _with_plan_requests(report, plan)
     _show_report(report, output)
@@ -441,7 +461,9 @@ def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
         raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
     click.echo(f"Applying the reviewed plan {path} ({document.summary.calls} calls)", err=True)
     report = asyncio.run(
-        _apply_interruptibly(lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping))
+        _apply_interruptibly(
+            lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping), config
+        )
     )
     _show_report(report, output)
     return _apply_exit(report, blocked=False)
@@ -495,21 +517,40 @@ def _confirmed(plan: plans.Plan) -> bool:
     return True
 
 
-async def _apply_interruptibly(work: Callable[[asyncio.Event], Awaitable[reports.Report]]) -> reports.Report:
-    """SIGINT or SIGTERM stops new writes; calls in flight finish, and the report says what happened."""
+def _reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Result:
+    """Run a read-only phase within the run's time budget."""
+    import asyncio
+
+    from reconciler import errors
+
+    async def bounded() -> Result:
+        try:
+            return await asyncio.wait_for(work, config.run_timeout)
+        except TimeoutError:
+            raise errors.ApiError(f"the run took longer than --run-timeout {config.run_timeout:g} s") from None
+
+    return asyncio.run(bounded())
+
+
+async def _apply_interruptibly(
+    work: Callable[[asyncio.Event], Awaitable[reports.Report]], config: settings.Settings
+) -> reports.Report:
+    """SIGINT, SIGTERM or the run's timeout stop new writes; calls in flight finish, and the report says so."""
     import asyncio
     import signal
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
 
-    def stop() -> None:
+    def stop(why: str = "Interrupted") -> None:
         if not stopping.is_set():
-            click.echo("Interrupted: finishing the calls in flight, starting no new ones.", err=True)
+            click.echo(f"{why}: finishing the calls in flight, starting no new ones.", err=True)
         stopping.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop)
+    if config.run_timeout:
+        loop.call_later(config.run_timeout, stop, "Run timeout")
     try:
         return await work(stopping)
     finally:

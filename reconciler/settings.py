@@ -67,6 +67,7 @@ class Settings:
     rate_limit: float | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    run_timeout: float | None = None
     retry: Retry = field(default_factory=Retry)
 
     @property
@@ -114,13 +115,19 @@ def from_environment(
     key_file: str | None = None,
     concurrency: int | None = None,
     rate_limit: float | None = None,
+    retry_attempts: int | None = None,
+    retry_budget: float | None = None,
+    run_timeout: float | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Flags first, then ``BYTENITE_*`` variables, then defaults."""
     url = check_url(api_url or environ.get("BYTENITE_API_URL") or DEFAULT_API_URL)
     try:
         workers = int(concurrency or environ.get("BYTENITE_CONCURRENCY") or DEFAULT_CONCURRENCY)
-        rate = rate_limit or (float(environ["BYTENITE_RATE_LIMIT"]) if environ.get("BYTENITE_RATE_LIMIT") else None)
+        rate = rate_limit or _number(environ, "BYTENITE_RATE_LIMIT")
+        attempts = retry_attempts or int(_number(environ, "BYTENITE_RETRY_ATTEMPTS") or Retry.attempts)
+        budget = retry_budget or _number(environ, "BYTENITE_RETRY_BUDGET") or Retry.budget
+        deadline = run_timeout or _number(environ, "BYTENITE_RUN_TIMEOUT")
     except ValueError as error:
         raise errors.ConfigError(f"bad number in the environment: {error}") from None
     if workers < 1:
@@ -133,4 +140,11 @@ def from_environment(
         jobs_prefix=jobs_prefix or environ.get("BYTENITE_JOBS_PREFIX") or DEFAULT_JOBS_PREFIX,
         concurrency=workers,
         rate_limit=rate,
+        run_timeout=deadline,
+        retry=Retry(attempts=max(1, attempts), budget=budget),
     )
+
+
+def _number(environ: Mapping[str, str], name: str) -> float | None:
+    value = environ.get(name, "").strip()
+    return float(value) if value else None

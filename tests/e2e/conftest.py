@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,12 @@ class Control:
     """The emulator's test-control API (``/_emulator/``): seeding, the request log, faults."""
 
     http: httpx.Client
+
+    @classmethod
+    @contextmanager
+    def connect(cls, base_url: str) -> Iterator[Control]:
+        with httpx.Client(base_url=base_url, timeout=30) as http:
+            yield cls(http)
 
     def seed(self, jobs: list[dict[str, Any]]) -> None:
         self.http.post("/_emulator/jobs", json={"jobs": jobs}).raise_for_status()
@@ -72,9 +79,9 @@ class Control:
 
 @pytest.fixture
 def emulator(server: EmulatorServer) -> Iterator[Control]:
-    with httpx.Client(base_url=server.base_url, timeout=30) as http:
-        http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
-        yield Control(http)
+    with Control.connect(server.base_url) as control:
+        control.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+        yield control
 
 
 @dataclass

@@ -182,7 +182,7 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--run-timeout",
                 type=click.FloatRange(min=0, min_open=True),
-                help="Seconds reading, then writing, may take; past it apply starts no new write (env BYTENITE_RUN_TIMEOUT).",
+                help="Seconds reading, then writing, may take; past it no new write starts (env BYTENITE_RUN_TIMEOUT).",
             ),
             click.option(
                 "--rate-limit",

@@ -50,10 +50,14 @@ def _bind(host: str, port: int) -> socket.socket:
     # proto must be IPPROTO_TCP, not 0: asyncio only sets TCP_NODELAY on sockets that say they are TCP,
     # and without it every response waits ~40 ms for a delayed ACK (Nagle).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.setblocking(False)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -81,7 +85,7 @@ class EmulatorServer:
 
     @property
     def emulator(self) -> app.Emulator:
-        """The running emulator's parts (store, tokens, faults, log)."""
+        """The emulator's parts (store, tokens, faults, log); still readable after a stop, for post-mortems."""
         if self._emulator is None:
             raise RuntimeError("the emulator is not running")
         return self._emulator

@@ -357,13 +357,17 @@ def generic_response(request_id: str, message: str) -> JsonObject:
 
 # --- Seeding (the /_emulator/ side door and --seed-file) ----------------------------------------------------
 
-_SEED_READ_ONLY = tuple(
-    name for name in JOB_FIELDS if name not in ("id", "templateId", *(s[0] for s in _CREATE_SECTIONS))
-)
-
 
 def _snake(name: str) -> str:
     return re.sub(r"([A-Z])", r"_\1", name).lower()
+
+
+# The read-only jobJob fields a seed may set, with their proto (snake_case) names, worked out once.
+_SEED_READ_ONLY = tuple(
+    (name, _snake(name))
+    for name in JOB_FIELDS
+    if name not in ("id", "templateId", *(section[0] for section in _CREATE_SECTIONS))
+)
 
 
 def parse_seed(value: Any, job_id: str, created_at: str) -> JsonObject:
@@ -376,8 +380,8 @@ def parse_seed(value: Any, job_id: str, created_at: str) -> JsonObject:
     present, template_id = _pick(obj, "templateId", "template_id")
     job = new_job(job_id, require_string(template_id, "templateId") if present else "", created_at)
     job.update(parse_sections(obj))
-    for name in _SEED_READ_ONLY:
-        present, raw = _pick(obj, name, _snake(name))
+    for name, alias in _SEED_READ_ONLY:
+        present, raw = _pick(obj, name, alias)
         if present:
             job[name] = raw
     job["state"] = parse_state(job["state"])

@@ -151,27 +151,26 @@ def test_an_interrupted_apply_starts_no_new_write_and_reports(tmp_path: Path, si
     count = 30
     generated.write_manifests(tmp_path / "jobs", count)
     config = EmulatorConfig(api_key=API_KEY, step_seconds=0, latency_ms=150)
-    with EmulatorServer(config) as server:
-        with Control.connect(server.base_url) as control:
-            control.seed(generated.seed_jobs(count))
-            env = {**os.environ, "BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
-            process = subprocess.Popen(
-                [sys.executable, "-m", "reconciler", "apply", str(tmp_path / "jobs"), "--auto-approve",
-                 "--concurrency", "2"],
-                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            try:
-                deadline = time.monotonic() + 30
-                while not [r for r in control.requests() if r["method"] == "PATCH"]:
-                    assert time.monotonic() < deadline, "apply never started writing"
-                    time.sleep(0.05)
-                process.send_signal(signum)
-                stdout, stderr = process.communicate(timeout=30)
-            finally:
-                process.kill()
-            settled = len([r for r in control.requests() if r["method"] == "PATCH"])
-            time.sleep(0.5)
-            assert len([r for r in control.requests() if r["method"] == "PATCH"]) == settled
+    with EmulatorServer(config) as server, Control.connect(server.base_url) as control:
+        control.seed(generated.seed_jobs(count))
+        env = {**os.environ, "BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", str(tmp_path / "jobs"), "--auto-approve",
+             "--concurrency", "2"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not [r for r in control.requests() if r["method"] == "PATCH"]:
+                assert time.monotonic() < deadline, "apply never started writing"
+                time.sleep(0.05)
+            process.send_signal(signum)
+            stdout, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        settled = len([r for r in control.requests() if r["method"] == "PATCH"])
+        time.sleep(0.5)
+        assert len([r for r in control.requests() if r["method"] == "PATCH"]) == settled
     assert process.returncode == 130, stderr
     assert "Interrupted: finishing the calls in flight" in stderr
     assert "not attempted: interrupted" in stdout

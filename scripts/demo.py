@@ -38,7 +38,10 @@ def main() -> int:
         steps = [
             ("plan", ["plan", "examples/jobs"]),
             ("apply", ["apply", "examples/jobs", "--auto-approve"]),
-            ("plan again: nothing left to change but the blocked job", ["plan", "examples/jobs", "--detailed-exitcode"]),
+            (
+                "plan again: nothing left to change but the blocked job",
+                ["plan", "examples/jobs", "--detailed-exitcode"],
+            ),
         ]
         code = 0
         for title, args in steps:

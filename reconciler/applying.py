@@ -1,9 +1,12 @@
-"""Apply: the PATCH calls of a plan, with bounded concurrency, each checked against what the server returns.
+"""Apply: the calls of a plan, job by job with bounded concurrency, each checked against what the server returns.
 
 Bodies are built here from desired and current state, never taken from the plan (which holds only redacted
-values). Every PATCH answers with the job as the server now has it; its section is normalised and compared
-with the manifest, so a write the API silently dropped (an unknown field) or a missing normalisation rule is
-reported as *unconverged* at no extra request.
+values). Every PATCH and create answers with the job as the server now has it; its declared units are
+normalised and compared with the manifest, so a write the API silently dropped (an unknown field) or a missing
+normalisation rule is reported as *unconverged* at no extra request.
+
+A job's calls run in order: its sections are independent, so a failed PATCH does not stop the others, but a
+launch follows only when every call before it succeeded, and nothing follows a failed create or abort.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from reconciler import bodies, client, diffs, errors, fetching, plans, reports, states
 
 Progress = Callable[[int], None]
+GATES = frozenset({"create", "abort"})  # what the rest of a job's calls depend on
 
 
 async def apply(
@@ -27,47 +32,88 @@ async def apply(
     stopping: asyncio.Event | None = None,
     progress: Progress | None = None,
 ) -> reports.Report:
+    """Every call of ``plan``; ``desired`` and ``current`` are keyed by the plan's job ids."""
     stopping = stopping or asyncio.Event()
-    results: list[reports.Result] = []
-    work = []
+    outcomes: dict[str, list[reports.Result]] = {}
     for job in plan.jobs:
         if job.action is plans.Action.BLOCKED:
-            results.append(reports.Result(job.job_id, "*", reports.Outcome.BLOCKED, job.reason))
-        for call in job.calls:
-            work.append((job, call))
+            outcomes[job.job_id] = [reports.Result(job.job_id, "*", reports.Outcome.BLOCKED, job.reason)]
+    writing = [job for job in plan.jobs if job.calls]
 
-    async def one(job: plans.JobPlan, call: plans.Call) -> None:
-        if stopping.is_set():
-            results.append(reports.Result(job.job_id, call.section, reports.Outcome.NOT_ATTEMPTED, "interrupted"))
-            return
-        results.append(await write(api, call.section, desired[job.job_id], current[job.job_id]))
+    async def one(job: plans.JobPlan) -> None:
+        outcomes[job.job_id] = await _job(api, job, desired.get(job.job_id), current.get(job.job_id), stopping)
         if progress:
-            progress(1)
+            progress(len(job.calls))
 
-    await fetching.bounded([functools.partial(one, job, call) for job, call in work], concurrency)
-    order = {(job.job_id, call.section): index for index, (job, call) in enumerate(work)}
-    results.sort(key=lambda result: order.get((result.job_id, result.section), -1))
+    await fetching.bounded([functools.partial(one, job) for job in writing], concurrency)
+    results = tuple(result for job in plan.jobs for result in outcomes.get(job.job_id, ()))
     counters = api.counters
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
-    return reports.Report(tuple(results), requests, interrupted=stopping.is_set())
+    return reports.Report(results, requests, interrupted=stopping.is_set())
 
 
-async def write(api: client.Client, section: str, desired: states.Job, current: states.Job) -> reports.Result:
-    """One PATCH, and the convergence check of its section against the job it returns."""
-    body = bodies.build(section, desired, current)
+async def _job(
+    api: client.Client,
+    job: plans.JobPlan,
+    desired: states.Job | None,
+    current: states.Job | None,
+    stopping: asyncio.Event,
+) -> list[reports.Result]:
+    results: list[reports.Result] = []
+    latest = current
+    for call in job.calls:
+        if stopping.is_set():
+            results.append(_result(call, reports.Outcome.NOT_ATTEMPTED, "interrupted"))
+            continue
+        failed = [result for result in results if result.outcome is not reports.Outcome.DONE]
+        if failed and (call.section == "run" or any(result.section in GATES for result in failed)):
+            results.append(
+                _result(call, reports.Outcome.NOT_ATTEMPTED, f"skipped: {failed[0].section} did not succeed")
+            )
+            continue
+        result, answer = await _call(api, job, call, desired, latest)
+        if answer is not None:
+            latest = states.from_api(answer)
+        results.append(result)
+    return results
+
+
+async def _call(
+    api: client.Client, job: plans.JobPlan, call: plans.Call, desired: states.Job | None, current: states.Job | None
+) -> tuple[reports.Result, dict[str, Any] | None]:
     try:
-        answer = await api.patch(desired.id, section, body)
+        if call.section == "delete":
+            await api.delete_job(call.target)
+        elif call.section == "abort":
+            await api.abort_job(call.target)
+        elif desired is None:
+            raise errors.ReconcilerError(f"the plan holds no desired state for job {job.job_id}")
+        elif call.section == "create":
+            answer = await api.create_job(bodies.create(desired, call.target, job.description))
+            return _converged(call, desired, answer, tuple(desired.units)), answer
+        elif call.section == "run":
+            await api.run_job(call.target, bodies.run(desired, current or desired).get("config"))
+        else:
+            body = bodies.build(call.section, desired, current or states.Job(call.target, {}))
+            answer = await api.patch(call.target, call.section, body)
+            return _converged(call, desired, answer, states.UNITS_OF_SECTION[call.section]), answer
     except errors.ApiError as error:
-        return reports.Result(desired.id, section, reports.Outcome.FAILED, str(error))
-    left = unconverged(section, desired, states.from_api(answer))
+        return _result(call, reports.Outcome.FAILED, str(error)), None
+    return _result(call, reports.Outcome.DONE), None
+
+
+def _converged(call: plans.Call, desired: states.Job, answer: dict[str, Any], units: tuple[str, ...]) -> reports.Result:
+    left = unconverged(units, desired, states.from_api(answer))
     if left:
-        detail = "still differs after the write: " + ", ".join(left)
-        return reports.Result(desired.id, section, reports.Outcome.UNCONVERGED, detail)
-    return reports.Result(desired.id, section, reports.Outcome.DONE)
+        return _result(call, reports.Outcome.UNCONVERGED, "still differs after the write: " + ", ".join(left))
+    return _result(call, reports.Outcome.DONE)
 
 
-def unconverged(section: str, desired: states.Job, after: states.Job) -> list[str]:
-    """The fields of ``section`` the manifest declares that the server still has otherwise."""
-    declared = {unit: value for unit, value in desired.units.items() if states.SECTION_OF_UNIT[unit] == section}
-    part = states.Job(desired.id, declared)
-    return [change.dotted for change in diffs.diff(part, after)]
+def unconverged(units: tuple[str, ...], desired: states.Job, after: states.Job) -> list[str]:
+    """The declared fields among ``units`` that the server still has otherwise."""
+    declared = {unit: value for unit, value in desired.units.items() if unit in units}
+    return [change.dotted for change in diffs.diff(states.Job(desired.id, declared), after)]
+
+
+def _result(call: plans.Call, outcome: reports.Outcome, detail: str = "") -> reports.Result:
+    return reports.Result(call.target, call.section, outcome, detail)

@@ -36,3 +36,27 @@ def _source(source: dict[str, Any]) -> dict[str, Any]:
     if not params or (set(params) == {"@type"} and params["@type"] is None):
         return {"dataSourceDescriptor": source["dataSourceDescriptor"]}
     return {"dataSourceDescriptor": source["dataSourceDescriptor"], "params": params}
+
+
+def create(desired: states.Job, job_id: str, description: str) -> dict[str, Any]:
+    """``POST /jobs``: the template, the chosen id, the marked description and every declared section.
+
+    ByteNite updates a draft that already has this id, so a create that is retried or run twice is harmless.
+    """
+    body: dict[str, Any] = {"templateId": desired.template_id, "jobId": job_id, "description": description}
+    for section in states.SECTIONS:
+        if any(unit in desired.units for unit in states.UNITS_OF_SECTION[section]):
+            built = build(section, desired, states.Job(job_id, {}))
+            if section == "jobname":
+                body["name"] = built
+            elif section == "datasource":
+                body.update(built)
+            elif built:
+                body["config" if section == "configs" else "params"] = built
+    return body
+
+
+def run(desired: states.Job, current: states.Job) -> dict[str, Any]:
+    """``POST /jobs/{id}/run`` carries the job's config; an empty object when it has none."""
+    config = build("configs", desired, current)
+    return {"config": config} if config else {}

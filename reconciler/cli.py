@@ -199,6 +199,19 @@ def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
             click.option(
+                "--replace",
+                is_flag=True,
+                help="Give a started job whose manifest changed a new generation (needs metadata.key).",
+            ),
+            click.option(
+                "--abort-running", is_flag=True, help="With --replace: abort a job that is still running first."
+            ),
+            click.option(
+                "--prune",
+                is_flag=True,
+                help="Delete drafts this tool created that no manifest claims (refused on a partial selection).",
+            ),
+            click.option(
                 "--target", "targets", multiple=True, metavar="ID", help="Only this job id or key (repeatable)."
             ),
             click.option(
@@ -249,6 +262,20 @@ def _selection(options: dict[str, Any]) -> runs.Selection:
             raise errors.ConfigError(f"--selector takes KEY=VALUE, got {item!r}")
         selectors.append((name, value))
     return runs.Selection(tuple(options.get("targets") or ()), tuple(options.get("excludes") or ()), tuple(selectors))
+
+
+def _lifecycle(options: dict[str, Any]) -> plans.Options:
+    from reconciler import plans
+
+    if options.get("abort_running") and not options.get("replace"):
+        from reconciler import errors
+
+        raise errors.ConfigError("--abort-running only makes sense with --replace")
+    return plans.Options(
+        replace=bool(options.get("replace")),
+        abort_running=bool(options.get("abort_running")),
+        prune=bool(options.get("prune")),
+    )
 
 
 def _prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
@@ -309,7 +336,10 @@ def plan(
 
     prepared, config, selection = _prepare(paths, options)
     with _progress("Reading", len(prepared.entries)) as progress:
-        planned = _reading(runs.plan(prepared, config, progress=progress), config)
+        lifecycle = _lifecycle(options)
+        planned = _reading(
+            runs.plan(prepared, config, options=lifecycle, partial=selection.partial, progress=progress), config
+        )
     _show_plan(planned.plan, output, partial=selection.partial, drift=drift)
     if out:
         _save_plan(planned.plan, out, config, partial=selection.partial)
@@ -422,7 +452,10 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
         return _apply_planfile(paths[0], output, options)
     prepared, config, selection = _prepare(paths, options)
     with _progress("Reading", len(prepared.entries)) as progress:
-        planned = _reading(runs.plan(prepared, config, progress=progress), config)
+        lifecycle = _lifecycle(options)
+        planned = _reading(
+            runs.plan(prepared, config, options=lifecycle, partial=selection.partial, progress=progress), config
+        )
     plan = planned.plan
     if output == "text":
         _show_plan(plan, output, partial=selection.partial)
@@ -505,8 +538,9 @@ def _confirmed(plan: plans.Plan) -> bool:
             err=True,
         )
         return False
+    destructive = f", {plan.destructive} destructive" if plan.destructive else ""
     answer = click.prompt(
-        f"\nApply {plan.calls} call{'s' if plan.calls != 1 else ''}? Only 'yes' will be accepted",
+        f"\nApply {plan.calls} call{'s' if plan.calls != 1 else ''}{destructive}? Only 'yes' will be accepted",
         default="",
         show_default=False,
         err=True,

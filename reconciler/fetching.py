@@ -3,7 +3,11 @@
 The list carries whole job objects, 100 a page. Reading N managed jobs costs N GETs or ⌈total/100⌉ pages,
 whichever is fewer; ``total`` is only known after the first page, so the list is probed only when there are
 enough managed jobs (``LIST_THRESHOLD``) for it to have a chance of winning. When it loses (a huge account,
-few managed jobs) the probe cost one extra request; jobs it already returned are not read again.
+few managed jobs) the probe cost one extra request, and the jobs it returned are not read again.
+
+A key's jobs form generations (a replacement gets the next one). The current generation is the highest that
+exists; a new one is only ever created once the previous one has started, so a draft ends the chain and
+only a started job costs a probe of the next id. When the list was read, the chain is followed in it for free.
 """
 
 from __future__ import annotations
@@ -16,71 +20,111 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reconciler import client as api
-from reconciler import errors
+from reconciler import errors, markers, states
 
 LIST_THRESHOLD: Final = api.PAGE_LIMIT
 Progress = Callable[[int], None]
+Raw = dict[str, Any]
 
 
 @dataclass
 class Fetched:
-    """Raw jobs by id; ids absent from both ``jobs`` and ``failures`` do not exist."""
+    """Raw jobs by the manifest's base id; base ids in neither ``jobs`` nor ``failures`` do not exist."""
 
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, Raw] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
-    listed: bool = False
+    listing: list[Raw] | None = None
 
 
 async def fetch(
-    client: api.Client, ids: Sequence[str], *, concurrency: int, progress: Progress | None = None
+    client: api.Client,
+    identities: Sequence[markers.Identity],
+    *,
+    concurrency: int,
+    list_all: bool = False,
+    progress: Progress | None = None,
 ) -> Fetched:
-    wanted = list(dict.fromkeys(ids))
+    """The current generation of each identity's job; ``list_all`` reads every job (to find orphans)."""
+    wanted = list({identity.base_id: identity for identity in identities}.values())
     fetched = Fetched()
-    if len(wanted) >= LIST_THRESHOLD:
+    known: dict[str, Raw] = {}
+    if list_all or len(wanted) >= LIST_THRESHOLD:
         first, total = await client.list_jobs(limit=api.PAGE_LIMIT, offset=0)
         pages = math.ceil(total / api.PAGE_LIMIT)
-        _keep(fetched, first, set(wanted))
-        if pages <= len(wanted):
-            fetched.listed = True
-            await _read_pages(client, fetched, set(wanted), pages, concurrency=concurrency, progress=progress)
+        known = {str(job.get("id")): job for job in first}
+        if list_all or pages <= len(wanted):
+            listing = [*first, *await _read_pages(client, pages, concurrency=concurrency, progress=progress)]
+            fetched.listing = listing
+            everything = {str(job.get("id")): job for job in listing}
+            for identity in wanted:
+                _follow_listed(fetched, identity, everything)
             return fetched
-    remaining = [job_id for job_id in wanted if job_id not in fetched.jobs]
-    await _read_each(client, fetched, remaining, concurrency, progress)
+    await bounded(
+        [functools.partial(_follow, client, fetched, identity, known, progress) for identity in wanted], concurrency
+    )
     return fetched
 
 
-def _keep(fetched: Fetched, page: list[dict[str, Any]], wanted: set[str]) -> None:
-    for job in page:
-        if job.get("id") in wanted:
-            fetched.jobs[str(job["id"])] = job
+async def _read_pages(client: api.Client, pages: int, *, concurrency: int, progress: Progress | None) -> list[Raw]:
+    results: dict[int, list[Raw]] = {}
 
-
-async def _read_pages(
-    client: api.Client, fetched: Fetched, wanted: set[str], pages: int, *, concurrency: int, progress: Progress | None
-) -> None:
     async def page(number: int) -> None:
         jobs, _ = await client.list_jobs(limit=api.PAGE_LIMIT, offset=number * api.PAGE_LIMIT)
-        _keep(fetched, jobs, wanted)
+        results[number] = jobs
         if progress:
             progress(len(jobs))
 
     await bounded([functools.partial(page, number) for number in range(1, pages)], concurrency)
+    return [job for number in sorted(results) for job in results[number]]
 
 
-async def _read_each(
-    client: api.Client, fetched: Fetched, ids: list[str], concurrency: int, progress: Progress | None
+def _follow_listed(fetched: Fetched, identity: markers.Identity, everything: dict[str, Raw]) -> None:
+    job = everything.get(identity.base_id)
+    if job is None:
+        return
+    generation = 0
+    while identity.key is not None and identity.generation_id(generation + 1) in everything:
+        generation += 1
+        job = everything[identity.generation_id(generation)]
+    fetched.jobs[identity.base_id] = job
+    fetched.generations[identity.base_id] = generation
+
+
+async def _follow(
+    client: api.Client,
+    fetched: Fetched,
+    identity: markers.Identity,
+    known: dict[str, Raw],
+    progress: Progress | None,
 ) -> None:
-    async def one(job_id: str) -> None:
-        try:
-            fetched.jobs[job_id] = await client.get_job(job_id)
-        except errors.NotFound:
-            pass
-        except errors.ApiError as error:
-            fetched.failures[job_id] = str(error)
+    """GET the job, then its later generations while the one found has started."""
+    try:
+        job = await _get(client, identity.base_id, known)
+        generation = 0
+        while job is not None and identity.key is not None and job.get("state", states.DRAFT) != states.DRAFT:
+            later = await _get(client, identity.generation_id(generation + 1), known)
+            if later is None:
+                break
+            generation, job = generation + 1, later
+    except errors.ApiError as error:
+        fetched.failures[identity.base_id] = str(error)
+        return
+    finally:
         if progress:
             progress(1)
+    if job is not None:
+        fetched.jobs[identity.base_id] = job
+        fetched.generations[identity.base_id] = generation
 
-    await bounded([functools.partial(one, job_id) for job_id in ids], concurrency)
+
+async def _get(client: api.Client, job_id: str, known: dict[str, Raw]) -> Raw | None:
+    if job_id in known:
+        return known[job_id]
+    try:
+        return await client.get_job(job_id)
+    except errors.NotFound:
+        return None
 
 
 async def bounded(work: Sequence[Callable[[], Awaitable[None]]], concurrency: int) -> None:

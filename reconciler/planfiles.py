@@ -34,15 +34,18 @@ class ChangeDoc(_Model):
 
 class CallDoc(_Model):
     method: Literal["PATCH", "POST", "DELETE"]
-    section: str
+    section: Literal["jobname", "datasource", "params", "configs", "create", "run", "abort", "delete"]
     path: str
+    target: str = Field(description="The job the call addresses")
+    destructive: bool = False
     body: Any = Field(description="Redacted: apply rebuilds the real body from a fresh read")
 
 
 class JobDoc(_Model):
     id: str
     source: str
-    action: Literal["update", "unchanged", "blocked", "error"]
+    action: Literal["create", "update", "launch", "replace", "prune", "unchanged", "orphan", "blocked", "error"]
+    destructive: bool = False
     lifecycle: str | None
     name: str | None
     reason: str | None
@@ -52,13 +55,21 @@ class JobDoc(_Model):
     declared: dict[str, Any] = Field(default_factory=dict, description="Declared units, references unresolved")
     basis: dict[str, Any] = Field(default_factory=dict, description="Redacted server values the bodies depend on")
     sensitive: list[list[Segment]] = Field(default_factory=list)
+    description: str = Field(default="", description="The description a created job carries, marker included")
+    generation: int | None = None
 
 
 class SummaryDoc(_Model):
+    create: int = 0
     update: int
+    launch: int = 0
+    replace: int = 0
+    prune: int = 0
+    destructive: int = 0
     blocked: int
     error: int
     unchanged: int
+    orphan: int = 0
     calls: int
 
 
@@ -140,13 +151,18 @@ def _job(job: JobDoc) -> plans.JobPlan:
             )
             for change in job.changes
         ),
-        calls=tuple(plans.Call(call.method, call.section, call.path, _value(call.body)) for call in job.calls),
+        calls=tuple(
+            plans.Call(call.method, call.section, call.path, _value(call.body), call.destructive, call.target)
+            for call in job.calls
+        ),
         reason=job.reason or "",
         basis={unit: _value(value) for unit, value in job.basis.items()},
         declared={unit: _value(value) for unit, value in job.declared.items()},
         sensitive=frozenset(tuple(path) for path in job.sensitive),
         template_id=job.template_id,
         lines={change.path: change.line for change in job.changes if change.line is not None},
+        description=job.description,
+        generation=job.generation,
     )
 
 

@@ -15,24 +15,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import bodies, diffs, manifests, redaction, states
+from reconciler import bodies, diffs, manifests, markers, redaction, states
 
 
 class Action(enum.StrEnum):
+    CREATE = "create"
     UPDATE = "update"
+    LAUNCH = "launch"
+    REPLACE = "replace"
+    PRUNE = "prune"
     UNCHANGED = "unchanged"
+    ORPHAN = "orphan"
     BLOCKED = "blocked"
     ERROR = "error"
 
 
+# Actions that send something; ORPHAN is information (a marked draft no manifest claims, without --prune).
+WRITING = frozenset({Action.CREATE, Action.UPDATE, Action.LAUNCH, Action.REPLACE, Action.PRUNE})
+RUNNING = frozenset({"JOB_STATE_COMPLETE", "JOB_STATE_FAILED"})  # not running any more: finished
+
+
 @dataclass(frozen=True)
 class Call:
-    """One request apply would send; ``body`` is redacted."""
+    """One request apply would send; ``body`` is redacted, ``target`` the job it addresses."""
 
     method: str
     section: str
     path: str
     body: Any
+    destructive: bool = False
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class Requests:
     reads: int = 0
     writes: int = 0
     retries: int = 0
+
+    def __add__(self, other: Requests) -> Requests:
+        return Requests(self.reads + other.reads, self.writes + other.writes, self.retries + other.retries)
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,7 @@ class JobPlan:
     changes: tuple[diffs.Change, ...] = ()
     calls: tuple[Call, ...] = ()
     reason: str = ""
+    # The redacted server values the calls depend on; ``STATE`` holds the lifecycle (``None``: no such job).
     basis: Mapping[str, Any] = field(default_factory=dict)
     # What a plan file needs to apply this job later without the manifests: the declared units with
     # references left unresolved (never a secret), and the paths those references make sensitive.
@@ -62,10 +78,19 @@ class JobPlan:
     template_id: str | None = None
     # The manifest line that declares each changed field (by dotted path), for links in Markdown plans.
     lines: Mapping[str, int] = field(default_factory=dict)
+    description: str = ""
+    generation: int | None = None
 
     @property
     def sections(self) -> tuple[str, ...]:
         return tuple(call.section for call in self.calls)
+
+    @property
+    def destructive(self) -> bool:
+        return any(call.destructive for call in self.calls) or self.action in (Action.REPLACE, Action.PRUNE)
+
+
+STATE = "state"
 
 
 @dataclass(frozen=True)
@@ -82,8 +107,16 @@ class Plan:
         return sum(len(job.calls) for job in self.jobs)
 
     @property
+    def launches(self) -> int:
+        return sum(1 for job in self.jobs for call in job.calls if call.section == "run")
+
+    @property
+    def destructive(self) -> int:
+        return sum(1 for job in self.jobs if job.destructive)
+
+    @property
     def has_changes(self) -> bool:
-        return any(job.action is Action.UPDATE for job in self.jobs)
+        return any(job.action in WRITING for job in self.jobs)
 
     @property
     def has_blocked(self) -> bool:
@@ -92,6 +125,15 @@ class Plan:
     @property
     def has_errors(self) -> bool:
         return any(job.action is Action.ERROR for job in self.jobs)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The flags that allow more than updates: each destructive kind of item needs its own."""
+
+    replace: bool = False
+    abort_running: bool = False
+    prune: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +146,10 @@ class Inputs:
     sensitive: frozenset[redaction.Path] = frozenset()
     error: str = ""
     declared: Mapping[str, Any] | None = None
+    identity: markers.Identity | None = None
+    generation: int = 0
+    run: bool = False
+    options: Options = Options()
 
 
 def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None) -> Plan:
@@ -114,58 +160,172 @@ def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     desired, current = inputs.desired, inputs.current
     declared = inputs.declared if inputs.declared is not None else desired.units
     base = JobPlan(
-        desired.id,
+        desired.id if current is None else current.id,
         inputs.source,
         Action.ERROR,
         name=_shown_name(desired, inputs.sensitive, key),
         declared=_mask_credentials(declared, key),
         sensitive=inputs.sensitive,
         template_id=desired.template_id,
+        generation=inputs.generation,
     )
     if inputs.error:
         return replace(base, reason=inputs.error)
     if current is None:
-        return replace(base, reason=f"job {desired.id} does not exist")
+        return _create(base, inputs, key)
     base = replace(base, lifecycle=current.lifecycle)
     changes = tuple(_redacted(change, inputs.sensitive, key) for change in diffs.diff(desired, current))
-    if desired.template_id and current.template_id and desired.template_id != current.template_id:
+    template_moved = bool(desired.template_id and current.template_id and desired.template_id != current.template_id)
+    if template_moved and current.is_draft:
         reason = f"templateId is immutable: the job uses {current.template_id!r}, the manifest {desired.template_id!r}"
         return replace(base, action=Action.BLOCKED, changes=changes, reason=reason)
-    if not changes:
-        return replace(base, action=Action.UNCHANGED)
     if not current.is_draft:
-        reason = f"job is {current.lifecycle}: only a draft (JOB_STATE_NEW) can be edited"
-        return replace(base, action=Action.BLOCKED, changes=changes, reason=reason)
+        if not changes and not template_moved:
+            return replace(base, action=Action.UNCHANGED)
+        return _replace(replace(base, changes=changes), inputs, key, template_moved=template_moved)
+    if not changes:
+        if inputs.run:
+            launch = (_run_call(desired, current, current.id),)
+            return replace(base, action=Action.LAUNCH, calls=launch, basis=_basis(current, (), inputs, key))
+        return replace(base, action=Action.UNCHANGED)
     sections = sections_to_write(desired, current)
     shown_desired = _mask_units(desired, inputs.sensitive, key)
     shown_current = _mask_units(current, inputs.sensitive, key)
-    calls = tuple(
-        Call(
-            "PATCH",
-            section,
-            bodies.path(desired.id, section),
-            bodies.build(section, shown_desired, shown_current),
-        )
+    calls: list[Call] = [
+        Call("PATCH", section, bodies.path(current.id, section), bodies.build(section, shown_desired, shown_current))
         for section in sections
+    ]
+    if inputs.run:
+        calls.append(_run_call(shown_desired, shown_current, current.id))
+    basis = _basis(current, sections, inputs, key)
+    return replace(base, action=Action.UPDATE, changes=changes, calls=_targeted(calls, current.id), basis=basis)
+
+
+def _create(base: JobPlan, inputs: Inputs, key: bytes) -> JobPlan:
+    """A job that does not exist: created with every declared section, under its derived or given id."""
+    desired = inputs.desired
+    if not desired.template_id:
+        return replace(base, reason=f"job {desired.id} does not exist; give spec.templateId to create it")
+    identity = inputs.identity or markers.Identity(desired.id)
+    description = markers.describe(desired.description, identity.marker(inputs.generation))
+    shown = _mask_units(desired, inputs.sensitive, key)
+    changes = tuple(
+        _redacted(diffs.Change(states.unit_path(unit), diffs.ABSENT, value), inputs.sensitive, key)
+        for unit, value in desired.units.items()
+        if value is not None
     )
-    basis = {unit: shown_current.units.get(unit) for section in sections for unit in states.UNITS_OF_SECTION[section]}
-    return replace(base, action=Action.UPDATE, changes=changes, calls=calls, basis=basis)
+    calls = [Call("POST", "create", "/jobs", bodies.create(shown, desired.id, description))]
+    if inputs.run:
+        calls.append(_run_call(shown, shown, desired.id))
+    return replace(
+        base,
+        action=Action.CREATE,
+        changes=changes,
+        calls=_targeted(calls, desired.id),
+        description=description,
+        basis={STATE: None},
+    )
 
 
-def stale(job: JobPlan, current: states.Job, key: bytes) -> list[str]:
-    """What moved on the server since ``job`` was planned: the units its bodies depend on, and the state.
+def _replace(base: JobPlan, inputs: Inputs, key: bytes, *, template_moved: bool) -> JobPlan:
+    """A started job whose manifest changed: blocked, unless --replace may give the key a new generation."""
+    current, identity = inputs.current, inputs.identity
+    assert current is not None
+    what = "its templateId changed" if template_moved else "its manifest changed"
+    if identity is None or identity.key is None:
+        reason = (
+            f"job is {current.lifecycle} and {what}; a job with a fixed metadata.id cannot be replaced: "
+            "use metadata.key to let --replace create a new generation"
+        )
+        return replace(base, action=Action.BLOCKED, reason=reason)
+    running = current.lifecycle not in RUNNING
+    if not inputs.options.replace:
+        reason = f"job is {current.lifecycle} and {what}: only a draft can be edited; "
+        reason += f"--replace creates generation {inputs.generation + 1}"
+        reason += " (with --abort-running, since it is still running)" if running else ""
+        return replace(base, action=Action.BLOCKED, reason=reason)
+    if running and not inputs.options.abort_running:
+        reason = f"job is still running ({current.lifecycle}): --replace needs --abort-running to abort it first"
+        return replace(base, action=Action.BLOCKED, reason=reason)
+    generation = inputs.generation + 1
+    new_id = identity.generation_id(generation)
+    description = markers.describe(inputs.desired.description, identity.marker(generation))
+    shown = _mask_units(inputs.desired, inputs.sensitive, key)
+    calls = []
+    if running:
+        calls.append(Call("POST", "abort", f"/jobs/{current.id}/abort", {}, destructive=True, target=current.id))
+    calls.append(Call("POST", "create", "/jobs", bodies.create(shown, new_id, description), target=new_id))
+    if inputs.run:
+        calls.append(replace(_run_call(shown, shown, new_id), target=new_id))
+    return replace(
+        base,
+        action=Action.REPLACE,
+        calls=tuple(calls),
+        description=description,
+        generation=generation,
+        reason=f"generation {inputs.generation} ({current.id}) is {current.lifecycle}; creating generation "
+        f"{generation} ({new_id})",
+        basis={STATE: current.lifecycle},
+    )
 
-    Values are compared in their redacted form, so a secret is compared by its keyed fingerprint.
+
+def orphan(current: states.Job, marker: markers.Marker, *, prune: bool) -> JobPlan:
+    """A marked draft that no manifest claims: listed as information, deleted only with --prune."""
+    source = f"(no manifest; marked {marker.kind}={marker.name})"
+    base = JobPlan(current.id, source, Action.ORPHAN, lifecycle=current.lifecycle, name=current.units.get("name"))
+    if not prune:
+        return replace(base, reason="a draft this tool created that no manifest claims; --prune deletes it")
+    delete = Call("DELETE", "delete", f"/jobs/{current.id}", None, destructive=True, target=current.id)
+    return replace(base, action=Action.PRUNE, calls=(delete,), reason="no manifest claims it", basis={STATE: DRAFT})
+
+
+DRAFT = states.DRAFT
+
+
+def _run_call(desired: states.Job, current: states.Job, job_id: str) -> Call:
+    return Call("POST", "run", f"/jobs/{job_id}/run", bodies.run(desired, current), target=job_id)
+
+
+def _targeted(calls: Sequence[Call], job_id: str) -> tuple[Call, ...]:
+    return tuple(call if call.target else replace(call, target=job_id) for call in calls)
+
+
+def _basis(current: states.Job, sections: Sequence[str], inputs: Inputs, key: bytes) -> dict[str, Any]:
+    shown = _mask_units(current, inputs.sensitive, key)
+    basis: dict[str, Any] = {
+        unit: shown.units.get(unit) for section in sections for unit in states.UNITS_OF_SECTION[section]
+    }
+    basis[STATE] = current.lifecycle
+    return basis
+
+
+def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
+    """What moved on the server since ``job`` was planned: the job's existence and state, and every unit its
+    calls depend on. Values are compared in their redacted form, so a secret is compared by its fingerprint.
     """
-    if not current.is_draft:
-        return [f"the job is now {current.lifecycle}"]
+    expected = job.basis.get(STATE, DRAFT)
+    now = current.lifecycle if current is not None else None
+    if now != expected:
+        return [_moved_state(expected, now)]
+    if current is None:
+        return []
     shown = _mask_units(current, job.sensitive, key)
     moved = []
     for unit, before in job.basis.items():
-        now = shown.units.get(unit)
-        if not states.equal(_plain(before), _plain(now)):
-            moved.append(f"{unit} changed from {_brief(before)} to {_brief(now)}")
+        if unit == STATE:
+            continue
+        after = shown.units.get(unit)
+        if not states.equal(_plain(before), _plain(after)):
+            moved.append(f"{unit} changed from {_brief(before)} to {_brief(after)}")
     return moved
+
+
+def _moved_state(expected: str | None, now: str | None) -> str:
+    if expected is None:
+        return f"the job was created (it is {now})"
+    if now is None:
+        return "the job no longer exists"
+    return f"the job is now {now} (it was {expected})"
 
 
 def _plain(value: Any) -> Any:

@@ -6,9 +6,9 @@ This is the one place that knows the order of the steps; the CLI calls it and re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -18,6 +18,7 @@ from reconciler import (
     errors,
     fetching,
     loading,
+    markers,
     planfiles,
     plans,
     redaction,
@@ -97,10 +98,11 @@ def prepare(
 
 @dataclass(frozen=True)
 class Planned:
-    """A plan, and what apply needs besides it: the real desired state and the current state it was read from."""
+    """A plan, and what apply needs besides it: desired and current state, keyed by the plan's job ids."""
 
     plan: plans.Plan
     prepared: Prepared
+    desired: Mapping[str, states.Job]
     current: Mapping[str, states.Job]
 
 
@@ -108,15 +110,23 @@ async def plan(
     prepared: Prepared,
     config: settings.Settings,
     *,
+    options: plans.Options | None = None,
+    partial: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: Progress | None = None,
 ) -> Planned:
-    """Read every managed job through a read-only client, and plan."""
+    """Read every managed job (and, to prune, every job) through a read-only client, and plan."""
+    options = options or plans.Options()
+    if options.prune and partial:
+        raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
+    identities = {entry.job_id: markers.of(entry.manifest.metadata) for entry in prepared.entries}
     async with client.Client(config, transport=transport, read_only=True) as api:
         api.secrets.update(_secret_values(prepared))
-        fetched = await fetching.fetch(api, list(prepared.desired), concurrency=config.concurrency, progress=progress)
+        fetched = await fetching.fetch(
+            api, list(identities.values()), concurrency=config.concurrency, list_all=options.prune, progress=progress
+        )
         counters = api.counters
-    current = {job_id: states.from_api(raw) for job_id, raw in fetched.jobs.items()}
+    current = {base_id: states.from_api(raw) for base_id, raw in fetched.jobs.items()}
     inputs = [
         plans.Inputs(
             desired=prepared.desired[entry.job_id],
@@ -125,13 +135,43 @@ async def plan(
             sensitive=prepared.sensitive[entry.job_id],
             error=fetched.failures.get(entry.job_id, ""),
             declared=prepared.declared[entry.job_id].units,
+            identity=identities[entry.job_id],
+            generation=fetched.generations.get(entry.job_id, 0),
+            run=entry.manifest.spec.run,
+            options=options,
         )
         for entry in prepared.entries
     ]
     key = redaction.fingerprint_key(config.api_key.reveal())
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
-    plan = plans.build(inputs, key, requests)
-    return Planned(_with_lines(plan, prepared), prepared, current)
+    managed = _with_lines(plans.build(inputs, key, requests), prepared)
+    orphans = [] if partial else _orphans(fetched.listing or [], identities.values(), prune=options.prune)
+    desired = {
+        job.job_id: prepared.desired[entry.job_id] for entry, job in zip(prepared.entries, managed.jobs, strict=True)
+    }
+    current_by_job = {
+        job.job_id: current[entry.job_id]
+        for entry, job in zip(prepared.entries, managed.jobs, strict=True)
+        if entry.job_id in current
+    }
+    current_by_job.update((job.job_id, state) for job, state in orphans)
+    plan = replace(managed, jobs=(*managed.jobs, *(job for job, _ in orphans)))
+    return Planned(plan, prepared, desired, current_by_job)
+
+
+def _orphans(
+    listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], *, prune: bool
+) -> list[tuple[plans.JobPlan, states.Job]]:
+    """Marked drafts that no manifest claims; never a started job, never an unmarked one."""
+    claimed = list(identities)
+    found = []
+    for raw in listing:
+        job = states.from_api(raw)
+        marker = markers.read(job.description)
+        if marker is None or not job.is_draft or any(identity.owns(marker) for identity in claimed):
+            continue
+        found.append((plans.orphan(job, marker, prune=prune), job))
+    return found
 
 
 SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_FIELDS.items()}
@@ -139,11 +179,9 @@ SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_F
 
 def _with_lines(plan: plans.Plan, prepared: Prepared) -> plans.Plan:
     """The manifest line of every changed field: only the files with changes are read again, for positions."""
-    documents = {entry.job_id: entry.document for entry in prepared.entries}
 
-    def located(job: plans.JobPlan) -> plans.JobPlan:
-        document = documents.get(job.job_id)
-        if not job.changes or document is None:
+    def located(job: plans.JobPlan, document: loading.Document) -> plans.JobPlan:
+        if not job.changes:
             return job
         lines = {
             change.dotted: loading.locate(
@@ -153,7 +191,8 @@ def _with_lines(plan: plans.Plan, prepared: Prepared) -> plans.Plan:
         }
         return replace(job, lines=lines)
 
-    return replace(plan, jobs=tuple(located(job) for job in plan.jobs))
+    documents = [entry.document for entry in prepared.entries]
+    return replace(plan, jobs=tuple(map(located, plan.jobs, documents)))
 
 
 async def apply(
@@ -170,7 +209,7 @@ async def apply(
         return await applying.apply(
             api,
             planned.plan,
-            planned.prepared.desired,
+            planned.desired,
             planned.current,
             concurrency=config.concurrency,
             stopping=stopping,
@@ -222,20 +261,23 @@ async def apply_planfile(
     if document.api_url and document.api_url.rstrip("/") != config.api_url.rstrip("/"):
         raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
     plan = planfiles.to_plan(document)
-    writes = [job for job in plan.jobs if job.action is plans.Action.UPDATE]
-    desired = _desired_from_plan(writes, environ)
+    writes = [job for job in plan.jobs if job.calls]
+    desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
     async with client.Client(config, transport=transport) as api:
         api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
-        fetched = await fetching.fetch(api, [job.job_id for job in writes], concurrency=config.concurrency)
+        targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
+        fetched = await fetching.fetch(
+            api, [markers.Identity(target) for target in sorted(targets)], concurrency=config.concurrency
+        )
         current = {job_id: states.from_api(raw) for job_id, raw in fetched.jobs.items()}
         refused: list[reports.Result] = []
         fresh: list[plans.JobPlan] = []
         for job in writes:
-            refusal = _refusal(job, current.get(job.job_id), fetched.failures.get(job.job_id), key)
+            refusal = _refusal(job, current, fetched.failures, key)
             if refusal:
                 outcome, reason = refusal
-                refused.extend(reports.Result(job.job_id, section, outcome, reason) for section in job.sections)
+                refused.extend(reports.Result(call.target, call.section, outcome, reason) for call in job.calls)
             else:
                 fresh.append(job)
         blocked = [job for job in plan.jobs if job.action is plans.Action.BLOCKED]
@@ -252,14 +294,15 @@ async def apply_planfile(
 
 
 def _refusal(
-    job: plans.JobPlan, current: states.Job | None, failure: str | None, key: bytes
+    job: plans.JobPlan, current: Mapping[str, states.Job], failures: Mapping[str, str], key: bytes
 ) -> tuple[reports.Outcome, str] | None:
     """Why a planned job must not be written now, if it must not."""
+    failure = failures.get(job.job_id)
     if failure:
         return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
-    if current is None:
-        return reports.Outcome.STALE, "the job no longer exists"
-    moved = plans.stale(job, current, key)
+    moved = plans.stale(job, current.get(job.job_id), key)
+    created = [call.target for call in job.calls if call.section == "create" and call.target != job.job_id]
+    moved += [f"generation {job.generation} ({target}) was created" for target in created if target in current]
     return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None
 
 
@@ -267,7 +310,8 @@ def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]
     desired: dict[str, states.Job] = {}
     missing: list[str] = []
     for job in jobs:
-        resolved, unset = references.resolve(states.Job(job.job_id, job.declared, job.template_id), environ)
+        wanted = states.Job(job.job_id, job.declared, job.template_id, description=job.description)
+        resolved, unset = references.resolve(wanted, environ)
         missing.extend(f"{item.variable} (needed by {job.source})" for item in unset)
         desired[job.job_id] = resolved
     if missing:

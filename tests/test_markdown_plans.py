@@ -77,7 +77,7 @@ def test_markdown_puts_the_marker_and_counts_first_and_problems_on_top() -> None
     text = _render(_plan())
     lines = text.splitlines()
     assert lines[0] == markdown.MARKER
-    assert "**2** to update (4 calls) · **1** blocked · **1** errors · **1** unchanged" in text
+    assert "\n2 to update (4 calls) · 1 blocked · 1 error · 1 unchanged\n" in text
     assert text.index("Errors") < text.index("Blocked") < text.index("To update")
     assert "OLD-KEY-VALUE" not in text
     assert "NEW-KEY-VALUE" not in text

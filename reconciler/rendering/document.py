@@ -27,10 +27,16 @@ def plan_document(
         "partial": partial,
         **dict(meta or {}),
         "summary": {
+            "create": counts[plans.Action.CREATE],
             "update": counts[plans.Action.UPDATE],
+            "launch": plan.launches,
+            "replace": counts[plans.Action.REPLACE],
+            "prune": counts[plans.Action.PRUNE],
+            "destructive": plan.destructive,
             "blocked": counts[plans.Action.BLOCKED],
             "error": counts[plans.Action.ERROR],
             "unchanged": counts[plans.Action.UNCHANGED],
+            "orphan": counts[plans.Action.ORPHAN],
             "calls": plan.calls,
         },
         "requests": _requests(plan.requests),
@@ -43,18 +49,28 @@ def _job(job: plans.JobPlan) -> dict[str, Any]:
         "id": job.job_id,
         "source": job.source,
         "action": str(job.action),
+        "destructive": job.destructive,
         "lifecycle": job.lifecycle,
         "name": job.name,
         "reason": job.reason or None,
         "template_id": job.template_id,
         "changes": [_change(change, job.lines) for change in job.changes],
         "calls": [
-            {"method": call.method, "section": call.section, "path": call.path, "body": values.jsonable(call.body)}
+            {
+                "method": call.method,
+                "section": call.section,
+                "path": call.path,
+                "target": call.target,
+                "destructive": call.destructive,
+                "body": values.jsonable(call.body),
+            }
             for call in job.calls
         ],
         "declared": values.jsonable(dict(job.declared)),
         "basis": values.jsonable(dict(job.basis)),
         "sensitive": [list(path) for path in sorted(job.sensitive, key=str)],
+        "description": job.description,
+        "generation": job.generation,
     }
 
 

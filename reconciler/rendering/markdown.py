@@ -19,9 +19,23 @@ Link = Callable[[str, int | None], str | None]
 TITLES: Final = {
     plans.Action.ERROR: "Errors",
     plans.Action.BLOCKED: "Blocked",
+    plans.Action.PRUNE: "To prune (destructive)",
+    plans.Action.REPLACE: "To replace (destructive)",
+    plans.Action.CREATE: "To create",
     plans.Action.UPDATE: "To update",
+    plans.Action.LAUNCH: "To launch",
+    plans.Action.ORPHAN: "Orphaned drafts (information: --prune deletes them)",
 }
-ICONS: Final = {plans.Action.ERROR: "❌", plans.Action.BLOCKED: "⛔", plans.Action.UPDATE: "✏️"}
+ICONS: Final = {
+    plans.Action.ERROR: "❌",
+    plans.Action.BLOCKED: "⛔",
+    plans.Action.PRUNE: "🗑️",
+    plans.Action.REPLACE: "♻️",
+    plans.Action.CREATE: "🆕",
+    plans.Action.UPDATE: "✏️",
+    plans.Action.LAUNCH: "🚀",
+    plans.Action.ORPHAN: "❔",
+}
 
 
 def no_link(file: str, line: int | None) -> str | None:
@@ -62,13 +76,11 @@ def render_plan(
 
 
 def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
-    counts = plan.counts
     title = "ByteNite drift report" if drift else "ByteNite plan"
-    summary = (
-        f"**{counts[plans.Action.UPDATE]}** to update ({plan.calls} call{'s' if plan.calls != 1 else ''}) · "
-        f"**{counts[plans.Action.BLOCKED]}** blocked · **{counts[plans.Action.ERROR]}** errors · "
-        f"**{counts[plans.Action.UNCHANGED]}** unchanged"
-    )
+    summary = " · ".join(text.counted(plan, drift=drift))
+    if plan.destructive:
+        items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
+        summary += f"\n\n> ⚠️ **{items}** (prune, abort, replace)."
     lines = [MARKER, f"### {title}", "", summary, "", f"<sub>{text.requests(plan.requests)}</sub>", ""]
     if partial:
         lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
@@ -94,6 +106,7 @@ def _fit(head: str, blocks: list[tuple[plans.Action, str]], limit: int) -> tuple
 def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
     file = job.source.rsplit(":", 1)[0]
     name = f" <code>{_escape(values.shown(job.name))}</code>" if job.name else ""
+    name += " <b>[destructive]</b>" if job.destructive else ""
     reason = f" — {_escape(job.reason)}" if job.reason else ""
     parts = [
         f"<details><summary><code>{job.job_id}</code>{name}{reason}</summary>\n",
@@ -104,9 +117,14 @@ def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
         parts.extend(_row(change, job, file, link) for change in job.changes)
         parts.append("")
     if job.calls and not drift:
-        parts.append("Calls: " + ", ".join(f"`{call.method} {call.path}`" for call in job.calls) + "\n")
+        parts.append("Calls: " + ", ".join(_call(call) for call in job.calls) + "\n")
     parts.append("</details>\n")
     return "\n".join(parts) + "\n"
+
+
+def _call(call: plans.Call) -> str:
+    target = f" (job `{call.target}`)" if call.path == "/jobs" else ""
+    return f"`{call.method} {call.path}`{target}" + (" **[destructive]**" if call.destructive else "")
 
 
 def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link) -> str:

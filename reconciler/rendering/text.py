@@ -9,13 +9,40 @@ from reconciler import plans, reports
 from reconciler.rendering import values
 
 Style = Callable[[str, str], str]
-SIGN_COLOURS = {"+": "green", "-": "red", "~": "yellow", "!": "magenta", "x": "red", "=": "bright_black"}
+SIGN_COLOURS = {
+    "+": "green",
+    "-": "red",
+    "~": "yellow",
+    "!": "magenta",
+    "x": "red",
+    "=": "bright_black",
+    ">": "cyan",
+    "-/+": "red",
+    "?": "bright_black",
+}
 HEADS = {
+    plans.Action.CREATE: "+",
     plans.Action.UPDATE: "~",
+    plans.Action.LAUNCH: ">",
+    plans.Action.REPLACE: "-/+",
+    plans.Action.PRUNE: "-",
+    plans.Action.ORPHAN: "?",
     plans.Action.BLOCKED: "!",
     plans.Action.ERROR: "x",
     plans.Action.UNCHANGED: "=",
 }
+# Problems first, then what is destructive, then the rest: the reader's attention in order of cost.
+ORDER = (
+    plans.Action.ERROR,
+    plans.Action.BLOCKED,
+    plans.Action.PRUNE,
+    plans.Action.REPLACE,
+    plans.Action.CREATE,
+    plans.Action.UPDATE,
+    plans.Action.LAUNCH,
+    plans.Action.ORPHAN,
+    plans.Action.UNCHANGED,
+)
 
 
 def plain(text: str, colour: str) -> str:
@@ -38,43 +65,60 @@ def render_plan(
 
 
 def _order(job: plans.JobPlan) -> tuple[int, str]:
-    rank = {plans.Action.ERROR: 0, plans.Action.BLOCKED: 1, plans.Action.UPDATE: 2, plans.Action.UNCHANGED: 3}
-    return rank[job.action], job.source
+    return ORDER.index(job.action), job.source
 
 
 def _job(job: plans.JobPlan, out: TextIO, style: Style, *, drift: bool) -> None:
     head = HEADS[job.action]
     name = f"  {values.shown(job.name)}" if job.name else ""
-    out.write(style(f"{head} job {job.job_id}", SIGN_COLOURS[head]) + f"{name}  ({job.source})\n")
+    flag = style("  [destructive]", "red") if job.destructive else ""
+    out.write(style(f"{head} {job.action} job {job.job_id}", SIGN_COLOURS[head]) + f"{name}  ({job.source}){flag}\n")
     if job.action is plans.Action.BLOCKED:
         out.write(style(f"    blocked: {job.reason}; nothing will be written\n", "magenta"))
-    if job.action is plans.Action.ERROR:
+    elif job.action is plans.Action.ERROR:
         out.write(style(f"    error: {job.reason}\n", "red"))
+    elif job.reason:
+        out.write(f"    {job.reason}\n")
     for change in job.changes:
         sign, text = values.change_line(change)
         out.write(f"    {style(sign, SIGN_COLOURS[sign])} {text}\n")
     for call in () if drift else job.calls:
-        out.write(style(f"    → {call.method} {call.path}\n", "cyan"))
+        mark = style("  [destructive]", "red") if call.destructive else ""
+        target = f" (job {call.target})" if call.path == "/jobs" else ""
+        out.write(style(f"    → {call.method} {call.path}{target}", "cyan") + f"{mark}\n")
 
 
 def summary(plan: plans.Plan, *, partial: bool = False, drift: bool = False) -> str:
-    counts = plan.counts
     scope = " (partial: only the selected manifests)" if partial else ""
+    head = "Drift" if drift else "Plan"
+    return f"{head}{scope}: " + ", ".join(counted(plan, drift=drift)) + ". " + requests(plan.requests)
+
+
+def counted(plan: plans.Plan, *, drift: bool = False) -> list[str]:
+    """The plan's counts in words, zero counts of rare kinds left out."""
+    counts = plan.counts
     if drift:
         drifted = counts[plans.Action.UPDATE] + counts[plans.Action.BLOCKED]
-        fields = sum(len(job.changes) for job in plan.jobs)
-        return (
-            f"Drift{scope}: {drifted} job{'s' if drifted != 1 else ''} differ ({fields} fields), "
-            f"{counts[plans.Action.ERROR]} errors, {counts[plans.Action.UNCHANGED]} unchanged. "
-            + requests(plan.requests)
-        )
+        fields = sum(len(job.changes) for job in plan.jobs if job.action is not plans.Action.CREATE)
+        return [
+            f"{drifted} job{'s' if drifted != 1 else ''} differ ({fields} field{'s' if fields != 1 else ''})",
+            f"{counts[plans.Action.CREATE]} missing" if counts[plans.Action.CREATE] else "",
+            f"{counts[plans.Action.ERROR]} errors",
+            f"{counts[plans.Action.UNCHANGED]} unchanged",
+        ]
     parts = [
+        f"{counts[plans.Action.CREATE]} to create" if counts[plans.Action.CREATE] else "",
         f"{counts[plans.Action.UPDATE]} to update ({plan.calls} call{'s' if plan.calls != 1 else ''})",
+        f"{plan.launches} to launch" if plan.launches else "",
+        f"{counts[plans.Action.REPLACE]} to replace" if counts[plans.Action.REPLACE] else "",
+        f"{counts[plans.Action.PRUNE]} to prune" if counts[plans.Action.PRUNE] else "",
+        f"{plan.destructive} destructive" if plan.destructive else "",
         f"{counts[plans.Action.BLOCKED]} blocked",
         f"{counts[plans.Action.ERROR]} error{'s' if counts[plans.Action.ERROR] != 1 else ''}",
         f"{counts[plans.Action.UNCHANGED]} unchanged",
+        f"{counts[plans.Action.ORPHAN]} orphaned drafts (--prune deletes them)" if counts[plans.Action.ORPHAN] else "",
     ]
-    return f"Plan{scope}: " + ", ".join(parts) + ". " + requests(plan.requests)
+    return [part for part in parts if part]
 
 
 def requests(counted: plans.Requests) -> str:
@@ -91,10 +135,14 @@ OUTCOME_SIGNS = {
 }
 
 
+CALL_WORDS = {"*": "whole job", "create": "POST create", "run": "POST run (launch)", "abort": "POST abort",
+              "delete": "DELETE"}  # fmt: skip
+
+
 def render_report(report: reports.Report, out: TextIO, *, style: Style = plain) -> None:
     for result in report.results:
         sign, colour = OUTCOME_SIGNS[result.outcome]
-        what = "whole job" if result.section == "*" else f"PATCH {result.section}"
+        what = CALL_WORDS.get(result.section, f"PATCH {result.section}")
         detail = f": {result.detail}" if result.detail else ""
         out.write(f"{style(sign, colour)} job {result.job_id} {what}: {result.outcome}{detail}\n")
     counts = report.counts

@@ -94,15 +94,15 @@ def test_invalid_manifest_anywhere_sends_nothing(emulator: Control, run: Any, tm
     assert emulator.counters()["total"] == 0  # not even a token exchange
 
 
-def test_missing_job_is_an_error_for_that_job_and_apply_writes_nothing(emulator: Control, run: Any) -> None:
+def test_missing_job_without_a_template_is_an_error_and_apply_writes_nothing(emulator: Control, run: Any) -> None:
     jobs = emulator.seed_examples()
     emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True})
-    emulator.seed([job for job in jobs if job["id"] != NIGHTLY])
+    emulator.seed([job for job in jobs if job["id"] != UNCHANGED])  # its manifest has no templateId
     planned = run("plan", "examples/jobs")
     assert planned.exit_code == 1
-    assert f"x job {NIGHTLY}" in planned.stdout
-    assert f"error: job {NIGHTLY} does not exist" in planned.stdout
-    assert "4 to update" in planned.stdout  # the other jobs are still planned and shown
+    assert f"x error job {UNCHANGED}" in planned.stdout
+    assert f"error: job {UNCHANGED} does not exist; give spec.templateId to create it" in planned.stdout
+    assert "5 to update" in planned.stdout  # the other jobs are still planned and shown
     applied = run("apply", "examples/jobs", "--auto-approve")
     assert applied.exit_code == 1
     assert emulator.writes() == []
@@ -125,7 +125,19 @@ def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
     assert clean.exit_code == 0
     document = run("plan", "examples/jobs", "--format", "json").json()
     assert document["format_version"] == 1
-    assert document["summary"] == {"update": 5, "blocked": 1, "error": 0, "unchanged": 1, "calls": 8}
+    assert document["summary"] == {
+        "create": 0,
+        "update": 5,
+        "launch": 0,
+        "replace": 0,
+        "prune": 0,
+        "destructive": 0,
+        "blocked": 1,
+        "error": 0,
+        "unchanged": 1,
+        "orphan": 0,
+        "calls": 8,
+    }
     nightly = next(job for job in document["jobs"] if job["id"] == NIGHTLY)
     timeout = next(change for change in nightly["changes"] if change["path"] == "config.taskTimeout")
     assert timeout == {

@@ -14,6 +14,7 @@ from tests.e2e.conftest import API_KEY, ROOT, Control
 
 NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
 DAILY = "d513134b-9676-5129-b330-8dd336a48e5a"
+STORJ = "5f0c2d9e-7a44-4e51-b2d8-1c6e9a0b3f27"
 SCHEMA = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
 
 
@@ -44,10 +45,11 @@ def test_plan_file_round_trips_and_matches_its_schema(emulator: Control, run: An
 def test_json_output_matches_the_schema_in_every_state(emulator: Control, run: Any) -> None:
     jobs = emulator.seed_examples()
     emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True})
-    emulator.seed([job for job in jobs if job["id"] != NIGHTLY])  # one error, one blocked, updates, unchanged
+    # Nightly is created, the storj job (no templateId) is an error, one job is blocked, the others updated.
+    emulator.seed([job for job in jobs if job["id"] not in (NIGHTLY, STORJ)])
     document = run("plan", "examples/jobs", "--format", "json").json()
     jsonschema.validate(document, SCHEMA)
-    assert {job["action"] for job in document["jobs"]} == {"update", "unchanged", "blocked", "error"}
+    assert {job["action"] for job in document["jobs"]} == {"create", "update", "blocked", "error"}
     drift = run("plan", "examples/jobs", "--format", "json", "--drift").json()
     jsonschema.validate(drift, SCHEMA)
     assert drift["kind"] == "drift"

@@ -363,9 +363,10 @@ def _show_plan(plan: plans.Plan, output: str, *, partial: bool, drift: bool = Fa
 
 def _save_plan(plan: plans.Plan, path: str, config: settings.Settings, *, partial: bool) -> None:
     import datetime
-    import tempfile
+    import io
     from pathlib import Path
 
+    from reconciler import files
     from reconciler.rendering import document
 
     meta = {
@@ -373,12 +374,9 @@ def _save_plan(plan: plans.Plan, path: str, config: settings.Settings, *, partia
         "jobs_prefix": config.jobs_prefix,
         "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    target = Path(path)
-    # Written whole or not at all: a pipeline must never apply half a plan file.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as tmp:
-        document.write(document.plan_document(plan, partial=partial, meta=meta), tmp)
-    os.replace(temporary, target)
+    out = io.StringIO()
+    document.write(document.plan_document(plan, partial=partial, meta=meta), out)
+    files.write_atomically(Path(path), out.getvalue())
     click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
 
 
@@ -602,6 +600,57 @@ def _show_report(report: reports.Report, output: str) -> None:
 
         click.echo()
         text.render_report(report, sys.stdout, style=_style(sys.stdout))
+
+
+@cli.command("import")
+@click.argument("job_ids", nargs=-1, required=True)
+@api_options
+@click.option("--out", type=click.Path(file_okay=False), help="Folder to write one manifest per job (else stdout).")
+@debug_option
+@guarded
+def import_(job_ids: tuple[str, ...], out: str | None, **options: Any) -> int:
+    """Write manifests for existing jobs: managed sections only, credentials as ${env:NAME} references."""
+    from pathlib import Path
+
+    from reconciler import errors, files, formatting, runs
+
+    config = _settings(options)
+    if not config.api_key:
+        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
+    imported = _reading(runs.import_jobs(job_ids, config), config)
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        for item in imported:
+            target = Path(out) / item.file_name
+            files.write_atomically(target, formatting.dump([item.document]))
+            click.echo(f"wrote {target}", err=True)
+    else:
+        click.echo(formatting.dump([item.document for item in imported]), nl=False)
+    variables = sorted({name for item in imported for name in item.variables})
+    if variables:
+        click.echo("Inline credentials were replaced by references; set these before planning:", err=True)
+        for name in variables:
+            click.echo(f"  {name}", err=True)
+    return EXIT_OK
+
+
+@cli.command("fmt")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
+@click.option("--max-file-bytes", type=click.IntRange(min=1), default=1024 * 1024, show_default=True)
+@debug_option
+@guarded
+def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int) -> int:
+    """Rewrite manifests in the canonical layout, keeping comments and key order."""
+    from reconciler import formatting
+
+    results = formatting.format_files(paths, check=check, max_bytes=max_file_bytes)
+    changed = [result.path for result in results if result.changed]
+    for path in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
+    click.echo(f"{len(changed)} of {len(results)} file{'s' if len(results) != 1 else ''} "
+               f"{'would be ' if check else ''}reformatted.", err=True)  # fmt: skip
+    return EXIT_ERROR if check and changed else EXIT_OK
 
 
 @cli.command("schema")

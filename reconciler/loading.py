@@ -120,11 +120,11 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
     except errors.ManifestErrors:
         raise
     except Exception as error:  # ruamel raises many unrelated classes; all carry marks or a message
-        raise errors.ManifestErrors([_yaml_problem(name, error)]) from None
+        raise errors.ManifestErrors([yaml_problem(name, error)]) from None
     return documents
 
 
-def _yaml_problem(name: str, error: Exception) -> errors.ManifestProblem:
+def yaml_problem(name: str, error: Exception) -> errors.ManifestProblem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
     context = getattr(error, "context", None)

@@ -17,6 +17,7 @@ from reconciler import (
     client,
     errors,
     fetching,
+    imports,
     loading,
     markers,
     planfiles,
@@ -317,3 +318,19 @@ def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]
     if missing:
         raise errors.ConfigError("environment variables not set: " + ", ".join(sorted(set(missing))))
     return desired
+
+
+async def import_jobs(
+    job_ids: Sequence[str], config: settings.Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> list[imports.Imported]:
+    """Read each job (read-only) and turn it into the manifest that manages it."""
+    async with client.Client(config, transport=transport, read_only=True) as api:
+        identities = [markers.Identity(job_id) for job_id in job_ids]
+        fetched = await fetching.fetch(api, identities, concurrency=config.concurrency)
+    failures = [f"{job_id}: {reason}" for job_id, reason in fetched.failures.items()]
+    failures += [
+        f"{job_id}: no such job" for job_id in job_ids if job_id not in fetched.jobs and job_id not in fetched.failures
+    ]
+    if failures:
+        raise errors.ApiError("cannot import " + "; ".join(failures))
+    return [imports.manifest_of(fetched.jobs[job_id]) for job_id in dict.fromkeys(job_ids)]

@@ -1,0 +1,100 @@
+"""A job read from the API, as the manifest that manages it: what ``reconciler import`` writes.
+
+Only what a manifest manages is kept: server defaults, read-only fields and server-added fields are dropped,
+and a data source's ``@type`` is left to be derived from its descriptor. An inline credential is never
+written: it becomes a ``${env:NAME}`` reference, and the names are returned for the user to set.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import manifests, markers, redaction, states
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A manifest document, and the environment variables its references need."""
+
+    document: dict[str, Any]
+    variables: tuple[str, ...]
+    file_name: str
+
+
+def manifest_of(raw: dict[str, Any]) -> Imported:
+    job = states.from_api(raw)
+    marker = markers.read(job.description)
+    metadata: dict[str, Any] = {"key": marker.name} if marker and marker.kind == "key" else {"id": job.id}
+    spec: dict[str, Any] = {}
+    if job.template_id:
+        spec["templateId"] = job.template_id
+    if job.units.get("name"):
+        spec["name"] = job.units["name"]
+    description = _own_description(job.description)
+    if description:
+        spec["description"] = description
+    variables: list[str] = []
+    for unit in ("dataSource", "dataDestination"):
+        source = job.units.get(unit)
+        if source is not None:
+            spec[unit] = _source(source, _prefix(job.id, unit), variables)
+    params = {engine: job.units[f"params.{engine}"] for engine in ("partitioner", "assembler", "app")}
+    if any(value is not None for value in params.values()):
+        spec["params"] = {
+            engine: _references(value, _prefix(job.id, engine), variables)
+            for engine, value in params.items()
+            if value is not None
+        }
+    config = {name: job.units[f"config.{name}"] for name in ("taskTimeout", "jobTimeout", "isTestJob")}
+    config = {name: value for name, value in config.items() if value not in (None, False)}
+    if config:
+        spec["config"] = config
+    document = {"apiVersion": manifests.API_VERSION, "kind": "Job", "metadata": metadata, "spec": spec}
+    return Imported(document, tuple(variables), _file_name(job, marker))
+
+
+def _source(source: dict[str, Any], prefix: str, variables: list[str]) -> dict[str, Any]:
+    params = _references({key: value for key, value in source["params"].items() if key != "@type"}, prefix, variables)
+    result: dict[str, Any] = {"dataSourceDescriptor": source["dataSourceDescriptor"]}
+    if params:
+        result["params"] = params
+    return result
+
+
+def _references(value: Any, prefix: str, variables: list[str]) -> Any:
+    """Every credential value, at any depth, replaced by a reference to a variable named after its place."""
+    if isinstance(value, dict):
+        replaced = {}
+        for key, item in value.items():
+            if redaction.is_credential(key) and not isinstance(item, (dict, list)):
+                name = f"{prefix}_{_snake(str(key)).upper()}"
+                replaced[key] = f"${{env:{name}}}"
+                variables.append(name)
+            else:
+                replaced[key] = _references(item, f"{prefix}_{_snake(str(key)).upper()}", variables)
+        return replaced
+    if isinstance(value, list):
+        return [_references(item, f"{prefix}_{index}", variables) for index, item in enumerate(value)]
+    return value
+
+
+def _own_description(description: str) -> str:
+    """The description without the marker line this tool added at creation."""
+    lines = [line for line in description.splitlines() if not line.startswith(markers.PREFIX)]
+    return "\n".join(lines).strip()
+
+
+def _prefix(job_id: str, unit: str) -> str:
+    return f"JOB_{re.sub(r'[^A-Za-z0-9]', '', job_id)[:8].upper()}_{_snake(unit).upper()}"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _file_name(job: states.Job, marker: markers.Marker | None) -> str:
+    base = marker.name if marker and marker.kind == "key" else str(job.units.get("name") or job.id)
+    slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:60] or "job"
+    return f"{slug}-{job.id[:8]}.yaml"

@@ -67,11 +67,24 @@ class Control:
     def faults(self, **settings: Any) -> None:
         self.http.put("/_emulator/faults", json=settings).raise_for_status()
 
+    def _token(self) -> str:
+        return str(self.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"])
+
     def job(self, job_id: str) -> dict[str, Any]:
-        token = self.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
-        answer = self.http.get(f"/v1/customer/jobs/{job_id}", headers={"Authorization": token})
+        answer = self.http.get(f"/v1/customer/jobs/{job_id}", headers={"Authorization": self._token()})
         answer.raise_for_status()
         return dict(answer.json()["job"])
+
+    def all_jobs(self) -> list[dict[str, Any]]:
+        """Every job, through the API's paged list."""
+        token, jobs, offset = self._token(), [], 0
+        while True:
+            params = {"pagination.limit": 100, "pagination.offset": offset}
+            page = self.http.get("/v1/customer/jobs", params=params, headers={"Authorization": token}).json()
+            jobs.extend(page["data"])
+            if not page["pagination"]["hasNext"]:
+                return jobs
+            offset += 100
 
     def clear_log(self) -> None:
         self.http.post("/_emulator/reset", json={"jobs": False, "log": True}).raise_for_status()

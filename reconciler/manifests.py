@@ -117,9 +117,12 @@ class Params(Strict):
     app: Struct | None = None
 
 
+Seconds = Annotated[StrictInt, Field(gt=0, le=2**63 - 1)]  # int64 on the wire
+
+
 class Config(Strict):
-    taskTimeout: Annotated[StrictInt, Field(gt=0)] | None = None
-    jobTimeout: Annotated[StrictInt, Field(gt=0)] | None = None
+    taskTimeout: Seconds | None = None
+    jobTimeout: Seconds | None = None
     isTestJob: StrictBool | None = None
 
 
@@ -182,7 +185,30 @@ def json_schema() -> dict[str, Any]:
     """The manifest's JSON Schema, for editors (yaml-language-server) and for CI outside this tool."""
     schema = Manifest.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    for model in (S3Params,):
+        _both_spellings(schema["$defs"][model.__name__], model)
     return schema
+
+
+def _both_spellings(definition: dict[str, Any], model: type[BaseModel]) -> None:
+    """pydantic lists only the first spelling of a field; the tool takes both, and so must the schema.
+
+    Each other spelling becomes a property of its own, and a required field is required in either spelling.
+    """
+    required = set(definition.get("required", []))
+    either: list[dict[str, Any]] = []
+    for info in model.model_fields.values():
+        if not isinstance(info.validation_alias, AliasChoices):
+            continue
+        first, *others = [choice for choice in info.validation_alias.choices if isinstance(choice, str)]
+        for other in others:
+            definition["properties"][other] = definition["properties"][first]
+        if first in required:
+            required.discard(first)
+            either.append({"anyOf": [{"required": [name]} for name in (first, *others)]})
+    definition["required"] = sorted(required)
+    if either:
+        definition["allOf"] = either
 
 
 def json_schema_text() -> str:

@@ -164,7 +164,7 @@ def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
         inputs.source,
         Action.ERROR,
         name=_shown_name(desired, inputs.sensitive, key),
-        declared=_mask_credentials(declared, key),
+        declared=_mask_credentials(declared, inputs.sensitive, key),
         sensitive=inputs.sensitive,
         template_id=desired.template_id,
         generation=inputs.generation,
@@ -349,20 +349,24 @@ def _shown_name(job: states.Job, sensitive: frozenset[redaction.Path], key: byte
     return str(name) if name is not None else None
 
 
-def _mask_credentials(units: Mapping[str, Any], key: bytes) -> dict[str, Any]:
-    """Declared values keep their references; a credential that is not a reference is masked all the same."""
-    return {unit: _credentials(value, states.unit_path(unit), key) for unit, value in units.items()}
+def _mask_credentials(units: Mapping[str, Any], sensitive: frozenset[redaction.Path], key: bytes) -> dict[str, Any]:
+    """Declared values keep their references; any other value at a credential or sensitive path is masked.
+
+    Callers pass the unresolved units, so only references sit at sensitive paths; should resolved values ever
+    arrive here, they are masked rather than kept.
+    """
+    return {unit: _credentials(value, states.unit_path(unit), sensitive, key) for unit, value in units.items()}
 
 
-def _credentials(value: Any, path: redaction.Path, key: bytes) -> Any:
+def _credentials(value: Any, path: redaction.Path, sensitive: frozenset[redaction.Path], key: bytes) -> Any:
     if isinstance(value, str) and manifests.REFERENCE.match(value):
         return value
-    if path and redaction.is_credential(path[-1]):
-        return redaction.Sensitive(redaction.fingerprint(value, key))
+    if redaction.is_sensitive(path, sensitive):
+        return redaction.mask(value, path, sensitive, key)
     if isinstance(value, dict):
-        return {name: _credentials(item, (*path, name), key) for name, item in value.items()}
+        return {name: _credentials(item, (*path, name), sensitive, key) for name, item in value.items()}
     if isinstance(value, list):
-        return [_credentials(item, (*path, index), key) for index, item in enumerate(value)]
+        return [_credentials(item, (*path, index), sensitive, key) for index, item in enumerate(value)]
     return value
 
 

@@ -45,8 +45,14 @@ def is_credential(key: str | int) -> bool:
 
 
 def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
-    """``value`` (found at ``path``) with every credential field and every sensitive path masked."""
+    """``value`` (found at ``path``) with every credential field and every sensitive path masked.
+
+    A value *inside* a credential field or a sensitive path (``token[1]``, ``password.user``) is masked too:
+    the whole field is the secret, whatever its shape.
+    """
     sensitive = frozenset(sensitive)
+    if path and is_sensitive(path[:-1], sensitive):
+        return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
     return _mask(value, path, sensitive, key)
 
 

@@ -6,7 +6,9 @@ that pydantic cannot express well (credentials written in plain text, malformed 
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -66,7 +68,8 @@ def _at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestPr
 
 
 def _loc(item: Any) -> Loc:
-    return tuple(item["loc"])
+    loc = tuple(item["loc"])
+    return (*loc, "dataSourceDescriptor") if item["type"] == "union_tag_invalid" else loc
 
 
 KNOWN_KEYS: Final = sorted(manifests.known_keys())
@@ -81,7 +84,7 @@ def _message(item: Any) -> str:
         return f"unknown key '{key}'{hint}"
     if kind == "missing":
         return f"missing required key '{key}'"
-    if kind == "union_tag_invalid":
+    if kind == "union_tag_invalid":  # reported at the descriptor (see _loc), which the message names
         context = item.get("ctx", {})
         where = "a destination" if "bucket" in str(context.get("expected_tags")) else "a source"
         return (
@@ -92,7 +95,8 @@ def _message(item: Any) -> str:
         return "missing required key 'dataSourceDescriptor'"
     message = str(item["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind == "literal_error":
-        return f"{key}: {message[:1].lower()}{message[1:]}, got {_kind_of(item.get('input'))}"
+        message = f"{message[:1].lower()}{message[1:]}, got {_kind_of(item.get('input'))}"
+        return f"{key}: {message}" if isinstance(key, str) and key else message
     return f"{key}: {message}" if isinstance(key, str) and key else message
 
 
@@ -101,37 +105,56 @@ def _kind_of(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return f"the string {value!r}" if len(value) < 40 else "a string"
-    return {bool: "a boolean", int: "an integer", float: "a number", dict: "a mapping", list: "a list"}.get(
-        type(value), type(value).__name__
-    )
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"the number {value}"
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", dict: "a mapping", list: "a list"}
+    kinds |= {bytes: "binary data", set: "a set", datetime.date: "a date", datetime.datetime: "a timestamp"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+MAX_EXACT_DOUBLE: Final = 2**53
+JSON_SCALARS: Final = (str, int, float, bool, type(None))
 
 
 def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
-    """Literal credentials and malformed references, anywhere in the spec.
+    """What pydantic cannot see: values that are not JSON, nulls, literal credentials, malformed references.
 
     Manifests live in git, so a credential written in plain text is refused with the way out; a reference must
     be the whole value, so ``Bearer ${env:X}`` is refused rather than sent with the text ``${env:X}`` in it.
     """
     spec = data.get("spec") if isinstance(data, dict) else None
-    for loc, key, value in _leaves(spec, ("spec",)):
-        if not isinstance(value, str):
-            continue
-        is_reference = manifests.REFERENCE.match(value) is not None
-        if "${env:" in value and not is_reference:
-            yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
-        elif key in manifests.CREDENTIAL_KEYS and not is_reference:
-            yield loc, f"{key} holds a literal credential: reference it instead, as ${{env:NAME}}"
+    if isinstance(spec, dict):
+        yield from _check(spec, ("spec",), credential=None)
 
 
-def _leaves(value: Any, loc: Loc, key: str | int = "") -> Iterator[tuple[Loc, str | int, Any]]:
+def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Loc, str]]:
+    struct = len(loc) > 3 and loc[1] == "params"  # inside params.<engine>: a free-form protobuf Struct
     if isinstance(value, dict):
-        for child_key, child in value.items():
-            yield from _leaves(child, (*loc, child_key), child_key)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _leaves(child, (*loc, index), key)
-    else:
-        yield loc, key, value
+        for key, item in value.items():
+            if not isinstance(key, str):
+                yield (*loc, key), f"keys must be strings, got {_kind_of(key)}: quote it"
+                continue
+            inner = key if key in manifests.CREDENTIAL_KEYS else credential
+            yield from _check(item, (*loc, key), credential=inner)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _check(item, (*loc, index), credential=credential)
+        return
+    yield from _check_scalar(value, loc, credential=credential, struct=struct)
+
+
+def _check_scalar(value: Any, loc: Loc, *, credential: str | None, struct: bool) -> Iterator[tuple[Loc, str]]:
+    if not isinstance(value, JSON_SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
+        yield loc, f"{_kind_of(value)} is not a JSON value: quote it to make it a string"
+    elif value is None and not struct:
+        yield loc, "null is not allowed here: remove the key to leave it unmanaged, or give {} to clear it"
+    elif struct and isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_DOUBLE:
+        yield loc, "params numbers travel as doubles: integers beyond 2^53 would change; quote it"
+    elif isinstance(value, str) and "${env:" in value and not manifests.REFERENCE.match(value):
+        yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
+    elif credential is not None and not (isinstance(value, str) and manifests.REFERENCE.match(value)):
+        yield loc, f"{credential} holds a literal credential: reference it instead, as ${{env:NAME}}"
 
 
 def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:

@@ -1,6 +1,6 @@
 """The contract: schemathesis (``--checks all``) against an emulator, for both spec files.
 
-Runs the schemathesis CLI as a subprocess from this folder, so it reads ``schemathesis.toml`` here (see
+Runs the schemathesis CLI as a subprocess with ``schemathesis.toml`` from this folder (see
 that file and NOTES.md for the one expectation it states). Seeded and bounded: both specs take well under
 a minute. The emulator follows the spec strictly, so zero failures is the bar.
 """
@@ -34,9 +34,12 @@ def emulator() -> Iterator[EmulatorServer]:
         yield emu
 
 
-def _run(spec: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run(spec: str, url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run from a temporary folder: schemathesis keeps a cache in its working directory."""
     command = [
         *_schemathesis(),
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
         "run",
         str(SCHEMAS / spec),
         "--url",
@@ -50,17 +53,17 @@ def _run(spec: str, url: str, *extra: str) -> subprocess.CompletedProcess[str]:
         "--no-color",
         *extra,
     ]
-    return subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.contract
-def test_customer_api_conforms(emulator: EmulatorServer) -> None:
+def test_customer_api_conforms(emulator: EmulatorServer, tmp_path: Path) -> None:
     token = httpx.post(f"{emulator.url}/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
-    result = _run("openapi-customer.json", f"{emulator.url}/customer", "-H", f"Authorization: {token}")
+    result = _run("openapi-customer.json", f"{emulator.url}/customer", tmp_path, "-H", f"Authorization: {token}")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.contract
-def test_auth_api_conforms(emulator: EmulatorServer) -> None:
-    result = _run("openapi-auth.json", f"{emulator.url}/auth")
+def test_auth_api_conforms(emulator: EmulatorServer, tmp_path: Path) -> None:
+    result = _run("openapi-auth.json", f"{emulator.url}/auth", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

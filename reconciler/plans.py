@@ -315,7 +315,7 @@ def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
         if unit == STATE:
             continue
         after = shown.units.get(unit)
-        if not states.equal(_plain(before), _plain(after)):
+        if not states.equal(redaction.as_json(before), redaction.as_json(after)):
             moved.append(f"{unit} changed from {_brief(before)} to {_brief(after)}")
     return moved
 
@@ -328,19 +328,10 @@ def _moved_state(expected: str | None, now: str | None) -> str:
     return f"the job is now {now} (it was {expected})"
 
 
-def _plain(value: Any) -> Any:
-    """Sensitive values compare by fingerprint; everything else as itself."""
-    if isinstance(value, redaction.Sensitive):
-        return {"sensitive": value.fingerprint}
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
 def _brief(value: Any) -> str:
-    text = str(value) if isinstance(value, redaction.Sensitive) else json.dumps(_plain(value), sort_keys=True)
+    text = (
+        str(value) if isinstance(value, redaction.Sensitive) else json.dumps(redaction.as_json(value), sort_keys=True)
+    )
     return text if len(text) <= 80 else text[:79] + "…"
 
 

@@ -40,6 +40,20 @@ def fingerprint(value: Any, key: bytes) -> str:
     return hmac.new(key, canonical, hashlib.sha256).hexdigest()[:FINGERPRINT_CHARS]
 
 
+def as_json(value: Any) -> Any:
+    """A redacted value as plain JSON: a masked value becomes ``{"sensitive": true, "fingerprint": ...}``.
+
+    Equal JSON means equal values, secrets included (by fingerprint), so this is also how plans compare.
+    """
+    if isinstance(value, Sensitive):
+        return {"sensitive": True, "fingerprint": value.fingerprint}
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_json(item) for item in value]
+    return value
+
+
 def is_credential(key: str | int) -> bool:
     return isinstance(key, str) and key in manifests.CREDENTIAL_KEYS
 

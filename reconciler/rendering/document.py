@@ -11,8 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, TextIO
 
-from reconciler import diffs, plans, reports
-from reconciler.rendering import values
+from reconciler import diffs, plans, redaction, reports
 
 FORMAT_VERSION: Final = 1
 
@@ -62,12 +61,12 @@ def _job(job: plans.JobPlan) -> dict[str, Any]:
                 "path": call.path,
                 "target": call.target,
                 "destructive": call.destructive,
-                "body": values.jsonable(call.body),
+                "body": redaction.as_json(call.body),
             }
             for call in job.calls
         ],
-        "declared": values.jsonable(dict(job.declared)),
-        "basis": values.jsonable(dict(job.basis)),
+        "declared": redaction.as_json(dict(job.declared)),
+        "basis": redaction.as_json(dict(job.basis)),
         "sensitive": [list(path) for path in sorted(job.sensitive, key=str)],
         "description": job.description,
         "generation": job.generation,
@@ -77,9 +76,9 @@ def _job(job: plans.JobPlan) -> dict[str, Any]:
 def _change(change: diffs.Change, lines: Mapping[str, int]) -> dict[str, Any]:
     document: dict[str, Any] = {"path": change.dotted, "segments": list(change.path), "kind": change.kind}
     if change.kind != "add":
-        document["before"] = values.jsonable(change.before)
+        document["before"] = redaction.as_json(change.before)
     if change.kind != "remove":
-        document["after"] = values.jsonable(change.after)
+        document["after"] = redaction.as_json(change.after)
     if change.dotted in lines:
         document["line"] = lines[change.dotted]
     return document

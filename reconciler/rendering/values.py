@@ -15,19 +15,8 @@ def shown(value: Any, *, limit: int = MAX_VALUE_CHARS) -> str:
         return "(absent)"
     if isinstance(value, redaction.Sensitive):
         return str(value)
-    text = json.dumps(jsonable(value), ensure_ascii=False, separators=(", ", ": "))
+    text = json.dumps(redaction.as_json(value), ensure_ascii=False, separators=(", ", ": "))
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def jsonable(value: Any) -> Any:
-    """Plan values as JSON: a masked value becomes ``{"sensitive": true, "fingerprint": ...}``."""
-    if isinstance(value, redaction.Sensitive):
-        return {"sensitive": True, "fingerprint": value.fingerprint}
-    if isinstance(value, dict):
-        return {key: jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    return value
 
 
 def _print(value: Any) -> str:

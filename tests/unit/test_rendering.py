@@ -212,7 +212,7 @@ def test_json_shows_secrets_as_fingerprints(plan: plans.Plan) -> None:
 def test_absent_and_sensitive_values_read_in_words() -> None:
     assert values.shown(diffs.ABSENT) == "(absent)"
     assert values.shown(redaction.Sensitive("0123456789ab")) == "(sensitive 0123456789ab)"
-    assert values.jsonable({"a": [redaction.Sensitive("ab")]}) == {"a": [{"sensitive": True, "fingerprint": "ab"}]}
+    assert redaction.as_json({"a": [redaction.Sensitive("ab")]}) == {"a": [{"sensitive": True, "fingerprint": "ab"}]}
 
 
 def test_long_values_are_cut(key: bytes) -> None:

@@ -1,0 +1,228 @@
+"""What the security tests share: the sentinels and the scanner that finds them, the emulator's test control, and
+the record of one CLI run (in process or as a subprocess).
+
+Sentinels are distinctive strings planted as secrets (in the environment, in manifests, on the server); a test then
+looks for each one, raw and JSON-escaped, in every byte a run produced: stdout, stderr, log records, tracebacks and
+the files it wrote. Import this module as ``tests.security.helpers`` everywhere, so there is one copy of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
+
+# The API key is a sentinel too: it must never be shown, and the emulator accepts only it.
+API_KEY = "SENTINEL-APIKEY-9f3a"
+# Tokens the emulator issues ("emu." and 32 URL-safe characters): secrets as much as the key.
+TOKEN = re.compile(rb"emu\.[A-Za-z0-9_-]{20,}")
+
+
+@dataclass(frozen=True)
+class Sentinel:
+    """A planted secret. ``forms`` are the spellings a leak could take: raw, JSON-escaped, and the plain core."""
+
+    name: str
+    value: str
+
+    def forms(self) -> set[bytes]:
+        forms = {
+            self.value,
+            json.dumps(self.value)[1:-1],
+            json.dumps(self.value, ensure_ascii=False)[1:-1],
+            # The ASCII part before the first character an encoder might escape: catches partial and other encodings.
+            re.split(r"[^A-Za-z0-9-]", self.value)[0],
+        }
+        return {form.encode() for form in forms if len(form) >= 12}
+
+
+# Values a manifest takes from the environment (so every path they resolve at is sensitive).
+ENV_SENTINELS = {
+    "SEC_ACCESS_KEY": "SENTINEL-ACCESS-9f3a",
+    "SEC_SECRET_KEY": "SENTINEL-SECRET-9f3a",
+    # Quote, backslash and a non-ASCII letter: JSON escapes all three, so a leak can hide in an escaped form.
+    "SEC_PASSWORD": 'SENTINEL-PASSWORD-9f3a"\\é',
+    "SEC_SOURCE_URL": "https://example.com/prompts.txt?sig=SENTINEL-URL-9f3a",
+    "SEC_PROMPT": "SENTINEL-PROMPT-9f3a",
+    "SEC_NAME": "SENTINEL-NAME-9f3a",
+}
+# Inline credentials (and values at sensitive paths) the server already holds for the seeded jobs.
+SERVER_SENTINELS = {
+    "server access key": "SENTINEL-SERVER-ACCESS-9f3a",
+    "server secret key": "SENTINEL-SERVER-SECRET-9f3a",
+    "server destination access key": "SENTINEL-SERVER-DEST-ACCESS-9f3a",
+    "server destination secret key": "SENTINEL-SERVER-DEST-SECRET-9f3a",
+    "server prompt": "SENTINEL-SERVER-PROMPT-9f3a",
+    "server password": "SENTINEL-SERVER-PASSWORD-9f3a",
+    "server url": "https://example.com/old.txt?sig=SENTINEL-SERVER-URL-9f3a",
+    "server name": "SENTINEL-SERVER-NAME-9f3a",
+}
+# Credentials written in plain text in a manifest: refused, and never echoed by the refusal.
+LITERAL_SENTINELS = {
+    "literal access key": "SENTINEL-LITERAL-ACCESS-9f3a",
+    "literal secret key": "SENTINEL-LITERAL-SECRET-9f3a",
+    "literal password": "SENTINEL-LITERAL-PASSWORD-9f3a",
+    "literal token": "SENTINEL-LITERAL-TOKEN-9f3a",
+}
+WRONG_KEY = "SENTINEL-WRONG-APIKEY-9f3a"
+
+ALL_SENTINELS = (
+    Sentinel("BYTENITE_API_KEY", API_KEY),
+    Sentinel("a refused API key", WRONG_KEY),
+    *(Sentinel(name, value) for name, value in ENV_SENTINELS.items()),
+    *(Sentinel(name, value) for name, value in SERVER_SENTINELS.items()),
+    *(Sentinel(name, value) for name, value in LITERAL_SENTINELS.items()),
+)
+
+
+def find_leaks(where: str, data: str | bytes, sentinels: Iterable[Sentinel] = ALL_SENTINELS) -> list[str]:
+    """Every sentinel form (and every emulator token) found in ``data``, described with ``where``."""
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    found = [
+        f"{sentinel.name} ({form.decode()!r}) in {where}"
+        for sentinel in sentinels
+        for form in sorted(sentinel.forms())
+        if form in raw
+    ]
+    found.extend(f"an access token ({match.group().decode()!r}) in {where}" for match in TOKEN.finditer(raw))
+    return found
+
+
+# The emulator's test control ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Control:
+    """The emulator's test control (``/_emulator/``), which needs no token and is never logged or faulted."""
+
+    http: httpx.Client
+    url: str
+
+    def seed(self, jobs: list[dict[str, Any]]) -> None:
+        self.http.post("/_emulator/jobs", json={"jobs": jobs}).raise_for_status()
+
+    def reset(self) -> None:
+        self.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+
+    def clear_log(self) -> None:
+        self.http.post("/_emulator/reset", json={"jobs": False, "log": True}).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self.http.get("/_emulator/requests").json()["requests"])
+
+    def counters(self) -> dict[str, Any]:
+        return dict(self.http.get("/_emulator/counters").json())
+
+    def faults(self, **settings: Any) -> None:
+        self.http.put("/_emulator/faults", json=settings).raise_for_status()
+
+    def advance(self, job_id: str, state: str | None = None) -> dict[str, Any]:
+        answer = self.http.post(f"/_emulator/jobs/{job_id}/advance", json={"state": state} if state else {})
+        answer.raise_for_status()
+        return dict(answer.json()["job"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        token = self.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
+        answer = self.http.get(f"/v1/customer/jobs/{job_id}", headers={"Authorization": token})
+        answer.raise_for_status()
+        return dict(answer.json()["job"])
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# One run of the CLI -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """Everything one run produced."""
+
+    args: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    logs: list[str] = field(default_factory=list)
+    crash: str = ""  # the traceback Python would have printed for an exception that escaped the CLI
+    files: dict[str, bytes] = field(default_factory=dict)  # files the run created or changed
+    seconds: float = 0.0
+
+    def leaks(self, sentinels: Iterable[Sentinel] = ALL_SENTINELS) -> list[str]:
+        sentinels = tuple(sentinels)
+        found = find_leaks("stdout", self.stdout, sentinels) + find_leaks("stderr", self.stderr, sentinels)
+        found += find_leaks("an uncaught traceback", self.crash, sentinels)
+        for number, line in enumerate(self.logs):
+            found += find_leaks(f"log record {number}", line, sentinels)
+        for path, content in self.files.items():
+            found += find_leaks(f"the file {path}", content, sentinels)
+        return found
+
+    def describe(self) -> str:
+        return (
+            f"$ reconciler {' '.join(self.args)}\n-> exit {self.exit_code}\n--- stdout\n{self.stdout[-3000:]}"
+            f"\n--- stderr\n{self.stderr[-3000:]}\n--- crash\n{self.crash[-3000:]}"
+        )
+
+
+Runner = Callable[..., Outcome]
+
+
+def snapshot(root: Path) -> dict[Path, bytes]:
+    """Every regular file under ``root`` and its bytes."""
+    return {path: path.read_bytes() for path in root.rglob("*") if path.is_file() and not path.is_symlink()}
+
+
+def written(before: Mapping[Path, bytes], root: Path) -> dict[str, bytes]:
+    """The files under ``root`` that are new or changed since ``before``."""
+    return {str(path): content for path, content in snapshot(root).items() if before.get(path) != content}
+
+
+def run_subprocess(
+    args: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float = 60.0, scan: Path | None = None
+) -> Outcome:
+    """The installed CLI as its own process, so every byte it writes to its file descriptors is seen."""
+    base = {name: value for name, value in os.environ.items() if not name.startswith(("BYTENITE_", "GITHUB_"))}
+    base.pop("CI", None)
+    root = scan or cwd
+    before = snapshot(root)
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "reconciler", *args],
+            cwd=cwd,
+            env={**base, "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(cwd), **env},
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        seconds = time.perf_counter() - started
+        out = (expired.stdout or b"").decode("utf-8", "replace")
+        err = (expired.stderr or b"").decode("utf-8", "replace")
+        return Outcome(args, -9, out, err + f"\n[killed after {timeout:g} s]", seconds=seconds)
+    seconds = time.perf_counter() - started
+    return Outcome(
+        args,
+        done.returncode,
+        done.stdout.decode("utf-8", "surrogateescape"),
+        done.stderr.decode("utf-8", "surrogateescape"),
+        files=written(before, root),
+        seconds=seconds,
+    )

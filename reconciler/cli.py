@@ -307,9 +307,9 @@ def _prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepar
 @guarded
 def validate(paths: tuple[str, ...], max_file_bytes: int) -> int:
     """Check manifests offline: shapes, types, duplicate ids, references (no API call, no secret needed)."""
-    from reconciler import runs
+    from reconciler import validation
 
-    entries = runs.validate(paths, max_bytes=max_file_bytes)
+    entries = validation.load(paths, max_bytes=max_file_bytes)
     click.echo(f"{len(entries)} manifest{'s' if len(entries) != 1 else ''} valid.")
     return EXIT_OK
 
@@ -337,9 +337,11 @@ def plan(
     prepared, config, selection = _prepare(paths, options)
     with _progress("Reading", len(prepared.entries)) as progress:
         lifecycle = _lifecycle(options)
-        planned = _reading(
-            runs.plan(prepared, config, options=lifecycle, partial=selection.partial, progress=progress), config
+        located = output == "markdown"
+        work = runs.plan(
+            prepared, config, options=lifecycle, partial=selection.partial, locate=located, progress=progress
         )
+        planned = _reading(work, config)
     _show_plan(planned.plan, output, partial=selection.partial, drift=drift)
     if out:
         _save_plan(planned.plan, out, config, partial=selection.partial)
@@ -442,7 +444,6 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    import asyncio
 
     from reconciler import planfiles, runs
 
@@ -469,7 +470,7 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     if not auto_approve and not _confirmed(plan):
         return EXIT_ERROR
     with _progress("Writing", plan.calls) as progress:
-        report = asyncio.run(
+        report = _run(
             _apply_interruptibly(
                 lambda stopping: runs.apply(planned, config, stopping=stopping, progress=progress), config
             )
@@ -480,7 +481,6 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
 
 
 def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
-    import asyncio
 
     from reconciler import planfiles, runs
 
@@ -491,7 +491,7 @@ def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
 
         raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
     click.echo(f"Applying the reviewed plan {path} ({document.summary.calls} calls)", err=True)
-    report = asyncio.run(
+    report = _run(
         _apply_interruptibly(
             lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping), config
         )
@@ -549,6 +549,23 @@ def _confirmed(plan: plans.Plan) -> bool:
     return True
 
 
+def _run(work: Coroutine[Any, Any, Result]) -> Result:
+    """``asyncio.run``, handing the result back outside the task.
+
+    On Python 3.11 ``asyncio.run`` builds the ``repr`` of its finished main task (result included) while
+    restoring the SIGINT handler; a plan over thousands of jobs made that cost seconds and a hundred MB.
+    """
+    import asyncio
+
+    box: list[Result] = []
+
+    async def main() -> None:
+        box.append(await work)
+
+    asyncio.run(main())
+    return box[0]
+
+
 def _reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Result:
     """Run a read-only phase within the run's time budget."""
     import asyncio
@@ -561,7 +578,7 @@ def _reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Re
         except TimeoutError:
             raise errors.ApiError(f"the run took longer than --run-timeout {config.run_timeout:g} s") from None
 
-    return asyncio.run(bounded())
+    return _run(bounded())
 
 
 async def _apply_interruptibly(

@@ -1,9 +1,9 @@
 """The current state of many jobs, in the fewest requests: one GET per job, or the pages of ``GET /jobs``.
 
 The list carries whole job objects, 100 a page. Reading N managed jobs costs N GETs or ⌈total/100⌉ pages,
-whichever is fewer; ``total`` is only known after the first page, so the list is probed only when there are
-enough managed jobs (``LIST_THRESHOLD``) for it to have a chance of winning. When it loses (a huge account,
-few managed jobs) the probe cost one extra request, and the jobs it returned are not read again.
+whichever is fewer; ``total`` is only known after the first page, so with two managed jobs or more the first
+page is read as a probe. When the list loses (a large account, few managed jobs) the probe cost one extra
+request, and the jobs it returned are not read again; a single job is always read with one GET.
 
 A key's jobs form generations (a replacement gets the next one). The current generation is the highest that
 exists; a new one is only ever created once the previous one has started, so a draft ends the chain and
@@ -22,7 +22,7 @@ from typing import Any, Final
 from reconciler import client as api
 from reconciler import errors, markers, states
 
-LIST_THRESHOLD: Final = api.PAGE_LIMIT
+LIST_THRESHOLD: Final = 2
 Progress = Callable[[int], None]
 Raw = dict[str, Any]
 

@@ -33,7 +33,9 @@ class Document:
     data: Any
 
 
+@functools.cache
 def _yaml() -> Any:
+    """One loader for the run: building one looks for plugins on disk, which costs more than a small file."""
     from ruamel.yaml import YAML
 
     return YAML(typ="safe", pure=False)

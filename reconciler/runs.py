@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final
 
 from reconciler import (
     applying,
@@ -29,6 +27,9 @@ from reconciler import (
     states,
 )
 from reconciler import validation as validating
+
+if TYPE_CHECKING:
+    import httpx
 
 Progress = Callable[[int], None]
 
@@ -65,11 +66,6 @@ class Prepared:
     declared: Mapping[str, states.Job]
 
 
-def validate(paths: Sequence[str], *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> list[validating.Entry]:
-    """Offline: every manifest, or every problem at once. References are checked for form, not resolved."""
-    return validating.load(paths, max_bytes=max_bytes)
-
-
 def prepare(
     paths: Sequence[str],
     environ: Mapping[str, str],
@@ -78,7 +74,7 @@ def prepare(
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
 ) -> Prepared:
     """Validate, select and resolve references; an unset variable is a manifest error at its position."""
-    entries = [entry for entry in validate(paths, max_bytes=max_bytes) if selection.keeps(entry)]
+    entries = [entry for entry in validating.load(paths, max_bytes=max_bytes) if selection.keeps(entry)]
     desired: dict[str, states.Job] = {}
     declared: dict[str, states.Job] = {}
     sensitive: dict[str, frozenset[redaction.Path]] = {}
@@ -113,10 +109,15 @@ async def plan(
     *,
     options: plans.Options | None = None,
     partial: bool = False,
+    locate: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
     progress: Progress | None = None,
 ) -> Planned:
-    """Read every managed job (and, to prune, every job) through a read-only client, and plan."""
+    """Read every managed job (and, to prune, every job) through a read-only client, and plan.
+
+    ``locate`` finds the manifest line of every changed field (for Markdown links); it re-reads the files
+    with changes, so it is asked for only where it is shown.
+    """
     options = options or plans.Options()
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
@@ -145,7 +146,9 @@ async def plan(
     ]
     key = redaction.fingerprint_key(config.api_key.reveal())
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
-    managed = _with_lines(plans.build(inputs, key, requests), prepared)
+    managed = plans.build(inputs, key, requests)
+    if locate:
+        managed = _with_lines(managed, prepared)
     orphans = [] if partial else _orphans(fetched.listing or [], identities.values(), prune=options.prune)
     desired = {
         job.job_id: prepared.desired[entry.job_id] for entry, job in zip(prepared.entries, managed.jobs, strict=True)

@@ -105,5 +105,14 @@ def report_document(report: reports.Report) -> dict[str, Any]:
 
 
 def write(document: Mapping[str, Any], out: TextIO) -> None:
-    json.dump(document, out, indent=2, ensure_ascii=False)
-    out.write("\n")
+    """Encoded in chunks of about 64 KiB: one write per token is slow, one string for all of it is large."""
+    chunk: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(document):
+        chunk.append(piece)
+        size += len(piece)
+        if size >= 65536:
+            out.write("".join(chunk))
+            chunk, size = [], 0
+    chunk.append("\n")
+    out.write("".join(chunk))

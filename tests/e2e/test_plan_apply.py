@@ -35,7 +35,7 @@ def test_plan_shows_each_changed_field_and_the_calls(emulator: Control, run: Any
     assert "~ config.taskTimeout: 600 → 3600" in out
     assert f"→ PATCH /jobs/{NIGHTLY}/configs" in out
     assert "Plan: 5 to update (8 calls), 1 blocked, 0 errors, 1 unchanged." in out
-    assert "Requests: 7 reads, 0 writes, 0 retries." in out
+    assert "Requests: 1 reads, 0 writes, 0 retries." in out  # one page of GET /jobs beats seven GETs
     assert emulator.writes() == []
 
 
@@ -146,8 +146,9 @@ def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
         "kind": "change",
         "before": 600,
         "after": 3600,
-        "line": 22,  # examples/jobs/media/nightly-renders.yaml declares config on line 22
     }
+    markdown = run("plan", "examples/jobs", "--format", "markdown").stdout
+    assert "| ~ | `config.taskTimeout` (line 22) | `600` | `3600` |" in markdown  # nightly-renders.yaml:22
     assert [call["section"] for call in nightly["calls"]] == ["jobname", "params", "configs"]
 
 

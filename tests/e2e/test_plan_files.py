@@ -63,7 +63,9 @@ def test_apply_planfile_writes_exactly_the_plan(emulator: Control, run: Any, tmp
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     assert len(emulator.writes()) == 8
     gets = [r for r in emulator.requests() if r["method"] == "GET"]
-    assert len(gets) == 5  # each job with writes is re-read once for staleness, nothing more
+    assert [(r["path"], r["query"]) for r in gets] == [
+        ("/v1/customer/jobs", "pagination.limit=100&pagination.offset=0")
+    ]
     assert run("plan", "examples/jobs", "--detailed-exitcode").exit_code == 3  # only the blocked job is left
 
 

@@ -1,0 +1,241 @@
+"""Helpers for the benchmark: the emulator as a separate process, its control API, manifests, timed CLI runs.
+
+Only the standard library is used here, so the measuring process imports nothing of the reconciler and its
+start-up never competes with the subprocess being measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = ROOT / ".venv" / "bin"
+PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
+RECONCILER = str(VENV_BIN / "reconciler")
+API_KEY = "bench-key"
+SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)/v1")
+
+# A child Python that runs one command, and reports its wall time, CPU time and peak RSS (ru_maxrss of its
+# only child, in KiB on Linux: RUSAGE_CHILDREN keeps the maximum over all children, hence a fresh child).
+# Spawning it costs nothing measured: the clock starts just before the command.
+MEASURE = r"""
+import json, resource, subprocess, sys, time
+out = open(sys.argv[1], "wb")
+err = open(sys.argv[2], "wb")
+start = time.perf_counter()
+code = subprocess.run(sys.argv[3:], stdout=out, stderr=err).returncode
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps({"wall": wall, "cpu": cpu, "code": code, "maxrss_kib": usage.ru_maxrss}))
+"""
+
+
+class Emulator:
+    """``python -m reconciler emulator`` on a free loopback port, in its own process (and its own GIL)."""
+
+    def __init__(self, *, latency_ms: int = 0) -> None:
+        self.latency_ms = latency_ms
+        self.process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> Emulator:
+        command = [PYTHON, "-m", "reconciler", "emulator", "--port", "0", "--api-key", API_KEY]
+        command += ["--latency-ms", str(self.latency_ms), "--step-seconds", "0"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT
+        )
+        try:
+            assert self.process.stdout is not None
+            line = self.process.stdout.readline()
+            match = SERVING.search(line)
+            if not match:
+                raise RuntimeError(f"the emulator did not announce its address: {line!r}")
+            self.base_url = match.group(1)
+            # Drain the rest of its stdout in the background would need a thread; it prints only a few lines,
+            # which fit in the pipe buffer, so leaving them unread cannot block it.
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.call("GET", "/_emulator/counters")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"null")
+
+    def reset(self) -> None:
+        self.call("POST", "/_emulator/reset", {"jobs": True, "log": True})
+
+    def seed(self, jobs: list[dict[str, Any]]) -> None:
+        for start in range(0, len(jobs), 2000):
+            self.call("POST", "/_emulator/jobs", {"jobs": jobs[start : start + 2000]})
+
+    def counters(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", "/_emulator/counters")
+        return result
+
+    def set_latency(self, latency_ms: int) -> None:
+        self.call("PUT", "/_emulator/faults", {"latencyMs": latency_ms})
+        self.latency_ms = latency_ms
+
+
+# Jobs and manifests -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """N managed jobs: manifests on disk, the server's state to seed, and how many sections differ."""
+
+    folder: Path
+    seed: list[dict[str, Any]]
+    jobs: int
+    changed_jobs: int
+    changed_sections: int
+
+
+def _app(index: int) -> dict[str, Any]:
+    return {"index": index, "scale": 1.5}
+
+
+def make_fleet(folder: Path, jobs: int) -> Fleet:
+    """Half the jobs differ in ``params.app``; one in ten in two sections (``name`` and ``config``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    seed: list[dict[str, Any]] = []
+    changed_jobs = changed_sections = 0
+    namespace = uuid.UUID("6f1c1a4e-9d4b-4c55-8a53-0b9f0c1d2e3f")
+    for index in range(jobs):
+        job_id = str(uuid.uuid5(namespace, str(index)))
+        name = f"bench {index}"
+        app = _app(index)
+        config = {"taskTimeout": 600, "jobTimeout": 3600}
+        (folder / f"job-{index:05d}.yaml").write_text(
+            "apiVersion: reconciler.bytenite.io/v1\n"
+            "kind: Job\n"
+            f"metadata: {{id: {job_id}}}\n"
+            "spec:\n"
+            f"  name: {name}\n"
+            "  params:\n"
+            f"    app: {{index: {index}, scale: 1.5}}\n"
+            "  config: {taskTimeout: 600, jobTimeout: 3600}\n",
+            encoding="utf-8",
+        )
+        sections = 0
+        if index % 2 == 0:  # one section differs: params (app.scale)
+            app = {**app, "scale": 2.5}
+            sections += 1
+        if index % 10 == 1:  # two sections differ: jobname and configs
+            name = f"old bench {index}"
+            config = {"taskTimeout": 300, "jobTimeout": 3600}
+            sections += 2
+        changed_jobs += bool(sections)
+        changed_sections += sections
+        seed.append({"id": job_id, "templateId": "bench", "name": name, "params": {"app": app}, "config": config})
+    return Fleet(folder, seed, jobs, changed_jobs, changed_sections)
+
+
+# Running the CLI -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    code: int
+    maxrss_mib: float
+    stdout: str
+    stderr: str
+
+
+def run_measured(args: list[str], env: dict[str, str], scratch: Path) -> Run:
+    """Run ``reconciler ARGS`` in a fresh measuring child: wall time of the command and its peak RSS."""
+    out, err = scratch / "stdout.txt", scratch / "stderr.txt"
+    result = subprocess.run(
+        [PYTHON, "-c", MEASURE, str(out), str(err), RECONCILER, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=scratch,
+    )
+    figures = json.loads(result.stdout)
+    return Run(
+        figures["wall"],
+        figures["cpu"],
+        figures["code"],
+        figures["maxrss_kib"] / 1024,
+        out.read_text(encoding="utf-8", errors="replace"),
+        err.read_text(encoding="utf-8", errors="replace"),
+    )
+
+
+def run_timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int]:
+    """Wall time of ``reconciler ARGS`` spawned from here (for the short commands: --help, validate)."""
+    start = time.perf_counter()
+    code = subprocess.run(
+        [RECONCILER, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, check=False
+    ).returncode
+    return time.perf_counter() - start, code
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def cli_env(emulator: Emulator | None, pycache: Path) -> dict[str, str]:
+    """The CLI's environment: an installed tool keeps its bytecode, so runs write and reuse it (in ``pycache``,
+    outside the source tree) even where the shell sets PYTHONDONTWRITEBYTECODE."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("BYTENITE_")}
+    env.pop("CI", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["NO_COLOR"] = "1"
+    if emulator is not None:
+        env["BYTENITE_API_URL"] = emulator.api_url
+        env["BYTENITE_API_KEY"] = API_KEY
+    return env

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -157,14 +157,21 @@ def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None
 
 
 def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
+    planned = _plan_job(inputs, key)
+    if not planned.calls:
+        return planned
+    # Only a job with calls needs its declared values kept, for a plan file to apply it later.
+    declared = inputs.declared if inputs.declared is not None else inputs.desired.units
+    return replace(planned, declared=_mask_credentials(declared, inputs.sensitive, key))
+
+
+def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     desired, current = inputs.desired, inputs.current
-    declared = inputs.declared if inputs.declared is not None else desired.units
     base = JobPlan(
         desired.id if current is None else current.id,
         inputs.source,
         Action.ERROR,
         name=_shown_name(desired, inputs.sensitive, key),
-        declared=_mask_credentials(declared, inputs.sensitive, key),
         sensitive=inputs.sensitive,
         template_id=desired.template_id,
         generation=inputs.generation,
@@ -189,8 +196,9 @@ def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
             return replace(base, action=Action.LAUNCH, calls=launch, basis=_basis(current, (), inputs, key))
         return replace(base, action=Action.UNCHANGED)
     sections = sections_to_write(desired, current)
-    shown_desired = _mask_units(desired, inputs.sensitive, key)
-    shown_current = _mask_units(current, inputs.sensitive, key)
+    shown = {unit for section in (*sections, "configs") for unit in states.UNITS_OF_SECTION[section]}
+    shown_desired = _mask_units(desired, inputs.sensitive, key, shown)
+    shown_current = _mask_units(current, inputs.sensitive, key, shown)
     calls: list[Call] = [
         Call("PATCH", section, bodies.path(current.id, section), bodies.build(section, shown_desired, shown_current))
         for section in sections
@@ -367,8 +375,15 @@ def sections_to_write(desired: states.Job, current: states.Job) -> list[str]:
     return [section for section in states.SECTIONS if section in changed]
 
 
-def _mask_units(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes) -> states.Job:
-    units = {unit: redaction.mask(value, states.unit_path(unit), sensitive, key) for unit, value in job.units.items()}
+def _mask_units(
+    job: states.Job, sensitive: frozenset[redaction.Path], key: bytes, only: Collection[str] | None = None
+) -> states.Job:
+    """``job`` with its secrets masked; ``only`` limits it to the units that will be shown (masking costs)."""
+    units = {
+        unit: redaction.mask(value, states.unit_path(unit), sensitive, key)
+        for unit, value in job.units.items()
+        if only is None or unit in only
+    }
     return states.Job(job.id, units, job.template_id, job.lifecycle, job.description, job.extra)
 
 

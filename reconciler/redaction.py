@@ -71,7 +71,7 @@ def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
 
 
 def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes) -> Any:
-    if path in sensitive or (path and is_credential(path[-1])):
+    if (path and path[-1] in manifests.CREDENTIAL_KEYS) or path in sensitive:
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
     if isinstance(value, dict):
         return {name: _mask(item, (*path, name), sensitive, key) for name, item in value.items()}
@@ -82,10 +82,10 @@ def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes) -> Any
 
 def is_sensitive(path: Path, sensitive: Iterable[Path]) -> bool:
     """Whether a value at ``path`` is, or lies inside, something masked."""
+    if not manifests.CREDENTIAL_KEYS.isdisjoint(path):
+        return True
     sensitive = frozenset(sensitive)
-    return any(path[:length] in sensitive for length in range(1, len(path) + 1)) or any(
-        is_credential(part) for part in path
-    )
+    return bool(sensitive) and any(path[:length] in sensitive for length in range(1, len(path) + 1))
 
 
 def scrub(text: str, secrets: Iterable[str], limit: int = 300) -> str:

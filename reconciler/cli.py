@@ -39,6 +39,7 @@ EXIT_CHANGES: Final = 2
 EXIT_BLOCKED: Final = 3
 EXIT_PARTIAL: Final = 4
 EXIT_INTERRUPTED: Final = 130
+MAX_PROBLEMS_SHOWN: Final = 40  # a screenful: a file with 10,000 broken documents must not flood the log
 QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
 
 log = logging.getLogger("reconciler")
@@ -120,8 +121,10 @@ def guarded(command: Callable[..., int]) -> Callable[..., None]:
         try:
             code = command(*args, **kwargs)
         except errors.ManifestErrors as error:
-            for problem in error.problems:
+            for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
                 click.echo(f"error: {problem}", err=True)
+            if len(error.problems) > MAX_PROBLEMS_SHOWN:
+                click.echo(f"… and {len(error.problems) - MAX_PROBLEMS_SHOWN} more problems", err=True)
             click.echo(f"{error}; nothing was sent to the API.", err=True)
             _exit(EXIT_ERROR, error)
         except errors.ReconcilerError as error:

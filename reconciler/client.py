@@ -104,10 +104,12 @@ class Client:
 
     async def patch(self, job_id: str, section: str, body: Any) -> dict[str, Any]:
         """``PATCH /jobs/{id}/{section}``; returns the job as the server now has it."""
+        self._remember(body)
         answer = await self._call("PATCH", f"/jobs/{quote(job_id, safe='')}/{section}", body=body)
         return dict(answer.get("job") or {})
 
     async def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        self._remember(body)
         answer = await self._call("POST", "/jobs", body=dict(body))
         return dict(answer.get("job") or {})
 
@@ -122,6 +124,18 @@ class Client:
         return await self._call("DELETE", f"/jobs/{quote(job_id, safe='')}")
 
     # The machinery ------------------------------------------------------------------------------------
+
+    def _remember(self, body: Any) -> None:
+        """Credentials a body carries (the server's own, re-sent in a whole section) are scrubbed from errors."""
+        if isinstance(body, dict):
+            for key, value in body.items():
+                if redaction.is_credential(key) and isinstance(value, str):
+                    self.secrets.add(value)
+                else:
+                    self._remember(value)
+        elif isinstance(body, list):
+            for item in body:
+                self._remember(item)
 
     async def _call(
         self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None

@@ -34,7 +34,7 @@ def canonical(text: str, name: str = "<text>") -> str:
         out = io.StringIO()
         yaml.dump_all(documents, out)
     except Exception as error:  # ruamel raises many unrelated classes; all carry marks or a message
-        raise errors.ManifestErrors([loading.yaml_problem(name, error)]) from None
+        raise errors.ManifestErrors([loading.yaml_problem(name, error, text)]) from None
     return out.getvalue()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import stat
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,11 +67,24 @@ def _walk(root: Path, problems: list[errors.ManifestProblem]) -> Iterator[Path]:
             if not name.endswith(SUFFIXES):
                 continue
             path = Path(folder, name)
-            # A link may point anywhere: refuse one that leads out of the folder the user named.
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                problems.append(_problem(str(path), f"symlink leads outside {root}: refused"))
+            refusal = _refusal(path, root, real_root)
+            if refusal:
+                problems.append(_problem(str(path), refusal))
                 continue
             yield path
+
+
+def _refusal(path: Path, root: Path, real_root: Path) -> str:
+    """Why a file found in a folder must not be read: a link out of the folder, or not a regular file."""
+    try:
+        # A link may point anywhere: refuse one that leads out of the folder the user named.
+        if path.is_symlink() and not path.resolve(strict=True).is_relative_to(real_root):
+            return f"symlink leads outside {root}: refused"
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "not a regular file (a pipe or a device would block the run): refused"
+    except (OSError, RuntimeError):
+        return "symlink cannot be resolved (a loop, or a missing target): refused"
+    return ""
 
 
 def load(
@@ -93,7 +108,10 @@ def read_text(path: Path, max_bytes: int) -> str:
     """A manifest's text, refusing what no manifest should be: huge, binary or not UTF-8."""
     name = str(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise _errors(name, "not a regular file (a pipe or a device would block the run): refused")
+        size = status.st_size
         if size > max_bytes:
             raise _errors(name, f"file is {size} bytes, over the limit of {max_bytes} (see --max-file-bytes)")
         raw = path.read_bytes()
@@ -109,6 +127,8 @@ def read_text(path: Path, max_bytes: int) -> str:
 def _load_file(path: Path, max_bytes: int) -> list[Document]:
     name = str(path)
     text = read_text(path, max_bytes)
+    if _may_be_hostile(text):
+        _scan(name, text)
     yaml = _yaml()
     documents = []
     try:
@@ -122,12 +142,63 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
     except errors.ManifestErrors:
         raise
     except Exception as error:  # ruamel raises many unrelated classes; all carry marks or a message
-        raise errors.ManifestErrors([yaml_problem(name, error)]) from None
+        _scan(name, text)  # a clearer problem, at its position, when the events show one
+        raise errors.ManifestErrors([yaml_problem(name, error, text)]) from None
     return documents
 
 
-def yaml_problem(name: str, error: Exception) -> errors.ManifestProblem:
+MAX_DEPTH: Final = 64
+MAX_DIGITS: Final = 40
+
+
+def _may_be_hostile(text: str) -> bool:
+    """Cheap signs of deep nesting or a huge number, which the parser handles badly (deep recursion in C)."""
+    return (
+        text.count("[") + text.count("{") > MAX_DEPTH
+        or re.search(r"^ {128}", text, re.MULTILINE) is not None
+        or re.search(rf"\d{{{MAX_DIGITS},}}", text) is not None
+    )
+
+
+def _scan(name: str, text: str) -> None:
+    """Walk the parser's events (which do not recurse) and refuse nesting too deep or numbers too long."""
+    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, ScalarEvent
+
+    depth = 0
+    try:
+        for event in _yaml().parse(text):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _errors_at(name, event.start_mark, f"nested more than {MAX_DEPTH} levels deep: refused")
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, ScalarEvent) and _huge_number(event):
+                raise _errors_at(name, event.start_mark, f"a number of more than {MAX_DIGITS} digits: quote it")
+    except errors.ManifestErrors:
+        raise
+    except Exception:  # a syntax error: composing reports it with its position
+        return
+
+
+def _huge_number(event: Any) -> bool:
+    value = str(event.value)
+    return not event.style and len(value) > MAX_DIGITS and value.lstrip("+-").replace("_", "").isdigit()
+
+
+def _errors_at(name: str, mark: Any, message: str) -> errors.ManifestErrors:
+    return errors.ManifestErrors([_problem(name, message, line=mark.line + 1, column=mark.column + 1)])
+
+
+def yaml_problem(name: str, error: Exception, text: str = "") -> errors.ManifestProblem:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    position = getattr(error, "position", None)
+    if mark is None and isinstance(position, int) and text:
+        # A reader error (a control character) knows only its offset in the text.
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        reason = getattr(error, "reason", None) or "unreadable character"
+        return errors.ManifestProblem(errors.Position(name, line, column), f"{reason} (#x{ord(text[position]):04x})")
     problem = getattr(error, "problem", None) or str(error).split("\n", 1)[0]
     context = getattr(error, "context", None)
     message = f"{context}: {problem}" if context and "duplicate" not in str(problem) else str(problem)
@@ -167,6 +238,7 @@ def _expanded_size(value: Any, seen: dict[int, int], active: set[int]) -> int:
 
 
 def _problem(name: str, message: str, *, line: int = 1, column: int = 1) -> errors.ManifestProblem:
+    """A problem at a position (1-based); the whole file's problems start at its top."""
     return errors.ManifestProblem(errors.Position(name, line, column), message)
 
 

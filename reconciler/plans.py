@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import bodies, diffs, manifests, markers, redaction, states
+from reconciler import bodies, diffs, manifests, markers, redaction, references, states
 
 
 class Action(enum.StrEnum):
@@ -146,6 +146,7 @@ class Inputs:
     sensitive: frozenset[redaction.Path] = frozenset()
     error: str = ""
     declared: Mapping[str, Any] | None = None
+    declared_template: str | None = None  # as the manifest wrote it: a reference stays a reference
     identity: markers.Identity | None = None
     generation: int = 0
     run: bool = False
@@ -173,7 +174,7 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
         Action.ERROR,
         name=_shown_name(desired, inputs.sensitive, key),
         sensitive=inputs.sensitive,
-        template_id=desired.template_id,
+        template_id=inputs.declared_template if inputs.declared_template is not None else desired.template_id,
         generation=inputs.generation,
     )
     if inputs.error:
@@ -184,7 +185,8 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     changes = tuple(_redacted(change, inputs.sensitive, key) for change in diffs.diff(desired, current))
     template_moved = bool(desired.template_id and current.template_id and desired.template_id != current.template_id)
     if template_moved and current.is_draft:
-        reason = f"templateId is immutable: the job uses {current.template_id!r}, the manifest {desired.template_id!r}"
+        theirs, ours = (_template(job, inputs.sensitive, key) for job in (current, desired))
+        reason = f"templateId is immutable: the job uses {theirs}, the manifest {ours}"
         return replace(base, action=Action.BLOCKED, changes=changes, reason=reason)
     if not current.is_draft:
         if not changes and not template_moved:
@@ -375,6 +377,12 @@ def sections_to_write(desired: states.Job, current: states.Job) -> list[str]:
     return [section for section in states.SECTIONS if section in changed]
 
 
+def _template(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes) -> str:
+    """A template id fit to show: a fingerprint when the manifest took it from the environment."""
+    shown = redaction.mask(job.template_id, references.TEMPLATE, sensitive, key)
+    return str(shown) if isinstance(shown, redaction.Sensitive) else repr(shown)
+
+
 def _mask_units(
     job: states.Job, sensitive: frozenset[redaction.Path], key: bytes, only: Collection[str] | None = None
 ) -> states.Job:
@@ -384,7 +392,8 @@ def _mask_units(
         for unit, value in job.units.items()
         if only is None or unit in only
     }
-    return states.Job(job.id, units, job.template_id, job.lifecycle, job.description, job.extra)
+    template = job.template_id if references.TEMPLATE not in sensitive else _template(job, sensitive, key)
+    return states.Job(job.id, units, template, job.lifecycle, job.description, job.extra)
 
 
 def _redacted(change: diffs.Change, sensitive: frozenset[redaction.Path], key: bytes) -> diffs.Change:

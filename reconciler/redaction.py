@@ -93,7 +93,14 @@ def scrub(text: str, secrets: Iterable[str], limit: int = 300) -> str:
 
     The one place a substring is replaced: an error body is free text from the server, so it has no fields.
     """
-    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(secret, "(redacted)")
+    spellings = {
+        form
+        for secret in secrets
+        if secret and len(secret) >= 4
+        # An API error may quote the request's JSON, where a secret appears escaped.
+        for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
+    }
+    for form in sorted(spellings, key=len, reverse=True):
+        text = text.replace(form, "(redacted)")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,8 +23,17 @@ class Unresolved:
     variable: str
 
 
-def find(units: Mapping[str, Any]) -> Iterator[tuple[Path, str]]:
-    """Every reference in ``units``, as (path in the job object, variable name)."""
+TEMPLATE: Path = ("templateId",)
+
+
+def find(units: Mapping[str, Any], template_id: str | None = None) -> Iterator[tuple[Path, str]]:
+    """Every reference in ``units`` (and ``templateId``), as (path in the job object, variable name).
+
+    A template may come from the environment (one template per stage); the description may not, since it is
+    written once at creation, marker included, and no later call could correct it.
+    """
+    if template_id is not None:
+        yield from _walk(template_id, TEMPLATE)
     for unit, value in units.items():
         yield from _walk(value, states.unit_path(unit))
 
@@ -44,11 +53,13 @@ def _walk(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
 
 def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, list[Unresolved]]:
     """``job`` with every reference replaced by its variable's value, and the variables that were not set."""
-    missing = [Unresolved(path, name) for path, name in find(job.units) if name not in environ]
-    if missing or not any(True for _ in find(job.units)):
+    found = list(find(job.units, job.template_id))
+    missing = [Unresolved(path, name) for path, name in found if name not in environ]
+    if missing or not found:
         return job, missing
     units = {unit: _substitute(value, environ) for unit, value in job.units.items()}
-    return states.Job(job.id, units, job.template_id, job.lifecycle, job.description, job.extra), []
+    template = _substitute(job.template_id, environ) if job.template_id is not None else None
+    return states.Job(job.id, units, template, job.lifecycle, job.description, job.extra), []
 
 
 def _substitute(value: Any, environ: Mapping[str, str]) -> Any:
@@ -64,4 +75,4 @@ def _substitute(value: Any, environ: Mapping[str, str]) -> Any:
 
 def sensitive_paths(job: states.Job) -> frozenset[Path]:
     """Paths whose values came from the environment: masked wherever they are shown."""
-    return frozenset(path for path, _ in find(job.units))
+    return frozenset(path for path, _ in find(job.units, job.template_id))

@@ -137,6 +137,7 @@ async def plan(
             sensitive=prepared.sensitive[entry.job_id],
             error=fetched.failures.get(entry.job_id, ""),
             declared=prepared.declared[entry.job_id].units,
+            declared_template=prepared.declared[entry.job_id].template_id,
             identity=identities[entry.job_id],
             generation=fetched.generations.get(entry.job_id, 0),
             run=entry.manifest.spec.run,

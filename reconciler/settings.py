@@ -82,6 +82,12 @@ class Settings:
 def check_url(url: str) -> str:
     """Plain HTTP would send the key and tokens in clear text: allowed only to this machine (the emulator)."""
     parts = urlsplit(url)
+    if parts.username or parts.password:
+        # Never echo the URL: what is in it is a credential.
+        raise errors.ConfigError(
+            "the API URL holds a user name or password: remove it, and give the API key through "
+            "BYTENITE_API_KEY or --api-key-file"
+        )
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise errors.ConfigError(f"API URL {url!r} is not an http(s) URL")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):

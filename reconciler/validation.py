@@ -79,9 +79,9 @@ def _message(item: Any) -> str:
     kind, loc = item["type"], item["loc"]
     key = loc[-1] if loc else ""
     if kind == "extra_forbidden":
-        near = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+        near = difflib.get_close_matches(str(key)[:100], KNOWN_KEYS, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
-        return f"unknown key '{key}'{hint}"
+        return f"unknown key '{_brief(str(key))}'{hint}"
     if kind == "missing":
         return f"missing required key '{key}'"
     if kind == "union_tag_invalid":  # reported at the descriptor (see _loc), which the message names
@@ -100,11 +100,16 @@ def _message(item: Any) -> str:
     return f"{key}: {message}" if isinstance(key, str) and key else message
 
 
+def _brief(text: str, limit: int = 60) -> str:
+    """A key or value fit for a one-line error, however long the file made it."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def _kind_of(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, str):
-        return f"the string {value!r}" if len(value) < 40 else "a string"
+        return f"the string {value!r}" if len(value) < 40 else f"a string of {len(value):,} characters"
     if isinstance(value, float) and not math.isfinite(value):
         return f"the number {value}"
     kinds = {bool: "a boolean", int: "an integer", float: "a number", dict: "a mapping", list: "a list"}
@@ -125,6 +130,9 @@ def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
     spec = data.get("spec") if isinstance(data, dict) else None
     if isinstance(spec, dict):
         yield from _check(spec, ("spec",), credential=None)
+        description = spec.get("description")
+        if isinstance(description, str) and "${env:" in description:
+            yield ("spec", "description"), "description is written once, at creation: it cannot be a reference"
 
 
 def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Loc, str]]:

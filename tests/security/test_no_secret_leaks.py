@@ -452,19 +452,9 @@ ECHOES: dict[str, Callable[[httpx.Request, Any], str]] = {
         "the token",
         pytest.param(
             "a JSON-escaped value",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: redaction.scrub cuts out only the raw spelling of a secret; an API message quoting the "
-                "JSON body shows a password with a quote, backslash or non-ASCII letter in its escaped form",
-            ),
         ),
         pytest.param(
             "a re-sent server credential",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: runs._secret_values collects only desired values; credentials of the current state that "
-                "a PATCH re-sends (an undeclared dataDestination's inline keys) are not scrubbed from API errors",
-            ),
         ),
     ],
 )
@@ -486,11 +476,6 @@ def test_an_api_error_quoting_the_request_is_scrubbed(
 # Values that are not units ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: references.resolve substitutes only units, so spec.templateId: ${env:X} is compared unresolved; "
-    "plans.plan_job then reports the job blocked and quotes the server's templateId (the variable's value) raw",
-)
 def test_a_template_id_from_the_environment_is_resolved_and_never_shown(
     tmp_path: Path, control: Control, invoke: Runner
 ) -> None:
@@ -514,11 +499,6 @@ def test_a_template_id_from_the_environment_is_resolved_and_never_shown(
 URL_PASSWORD = Sentinel("a password in the API URL", "SENTINEL-URL-PASSWORD-9f3a")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: settings.check_url accepts userinfo (http://user:PASSWORD@host); aiohttp then raises an uncaught "
-    "ValueError (a credential in the URL beside the Authorization header) and the CLI crashes with a traceback",
-)
 def test_credentials_in_the_api_url_are_refused_clearly(
     workspace: Workspace, invoke: Runner, security_server: Any
 ) -> None:
@@ -534,11 +514,6 @@ def test_credentials_in_the_api_url_are_refused_clearly(
     assert outcome.stderr.startswith("error: "), outcome.describe()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: runs.apply_planfile names both API URLs when a plan file was made against another one, userinfo "
-    "and all: a password in BYTENITE_API_URL is printed",
-)
 def test_credentials_in_the_api_url_are_never_shown(workspace: Workspace, invoke: Runner, security_server: Any) -> None:
     saved = invoke("plan", str(workspace.jobs), "--out", str(workspace.plan_file))
     assert saved.exit_code == 0, saved.describe()

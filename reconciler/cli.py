@@ -108,6 +108,11 @@ def _setup_logging() -> None:
     # Third-party HTTP loggers may print headers (the token is one): keep them quiet even under --debug.
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Each retry is counted in the summary; stamina's own line for it is shown under --debug only.
+    retries = logging.getLogger("stamina")
+    retries.handlers[:] = [handler]
+    retries.propagate = False
+    retries.setLevel(logging.DEBUG if _debugging() else logging.ERROR)
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., None]:
@@ -462,6 +467,8 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     if output == "text":
         _show_plan(plan, output, partial=selection.partial)
     if plan.has_errors:
+        if output == "json":
+            _show_plan(plan, output, partial=selection.partial)  # the reasons, for the pipeline reading stdout
         click.echo("Not applying: the plan has errors; nothing was written.", err=True)
         return EXIT_ERROR
     if not plan.has_changes:

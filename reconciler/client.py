@@ -188,8 +188,9 @@ class Client:
                 method, self.config.jobs_root + path, content=content, params=params, headers=headers
             )
         except httpx.TransportError as error:
-            log.debug("%s %s failed: %s", method, path, type(error).__name__)
-            raise errors.TransientError(f"{method} {path}: {type(error).__name__}") from None
+            reason = _transport_reason(error, self.secrets)
+            log.debug("%s %s failed: %s", method, path, reason)
+            raise errors.TransientError(f"{method} {path}: {reason}") from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
         return response
 
@@ -243,7 +244,8 @@ class Client:
                 self.config.auth_root + "/access_token", content=body, headers={"Content-Type": "application/json"}
             )
         except httpx.TransportError as error:
-            raise errors.TransientError(f"token exchange: {type(error).__name__}") from None
+            raise errors.TransientError(f"token exchange: {_transport_reason(error, self.secrets)}") from None
+        log.debug("POST /access_token -> %s", response.status_code)
         if response.status_code in (401, 403):
             raise errors.AuthError("the API key was refused", status=response.status_code)
         answer = self._decode(response)
@@ -251,6 +253,14 @@ class Client:
         if not token:
             raise errors.AuthError("the token exchange returned no token", status=response.status_code)
         return token, float(answer.get("expiresIn") or 3600)
+
+
+def _transport_reason(error: httpx.TransportError, secrets: set[str]) -> str:
+    """What went wrong below HTTP, in words: a refused connection, a failed TLS check, a dropped answer."""
+    detail = str(error) or str(error.__cause__ or "")
+    if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate" in detail.lower():
+        return f"TLS verification failed ({redaction.scrub(detail, secrets, 160)})"
+    return f"{type(error).__name__}: {redaction.scrub(detail, secrets, 160)}" if detail else type(error).__name__
 
 
 def _status_of(response: httpx.Response) -> tuple[int | None, str]:

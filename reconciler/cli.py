@@ -160,6 +160,15 @@ def _style(out: TextIO) -> Callable[[str, str], str]:
 # Options shared by plan and apply -------------------------------------------------------------------
 
 
+max_bytes_option = click.option(
+    "--max-file-bytes",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    help="Refuse manifest files larger than this.",
+)
+
+
 def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
@@ -232,13 +241,7 @@ def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="KEY=VALUE",
                 help="Only manifests with this label (repeatable).",
             ),
-            click.option(
-                "--max-file-bytes",
-                type=click.IntRange(min=1),
-                default=1024 * 1024,
-                show_default=True,
-                help="Refuse manifest files larger than this.",
-            ),
+            max_bytes_option,
         ]
     ):
         command = option(command)
@@ -291,12 +294,7 @@ def _prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepar
 
     selection = _selection(options)
     prepared = runs.prepare(paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"])
-    config = _settings(options)
-    if not config.api_key:
-        from reconciler import errors
-
-        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
-    return prepared, config, selection
+    return prepared, _settings(options), selection
 
 
 # Commands ------------------------------------------------------------------------------------------------
@@ -304,13 +302,7 @@ def _prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepar
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--max-file-bytes",
-    type=click.IntRange(min=1),
-    default=1024 * 1024,
-    show_default=True,
-    help="Refuse manifest files larger than this.",
-)
+@max_bytes_option
 @debug_option
 @guarded
 def validate(paths: tuple[str, ...], max_file_bytes: int) -> int:
@@ -496,10 +488,6 @@ def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
 
     document = planfiles.read(path)
     config = _settings(options)
-    if not config.api_key:
-        from reconciler import errors
-
-        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
     click.echo(f"Applying the reviewed plan {path} ({document.summary.calls} calls)", err=True)
     report = _run(
         _apply_interruptibly(
@@ -639,11 +627,9 @@ def import_(job_ids: tuple[str, ...], out: str | None, **options: Any) -> int:
     """Write manifests for existing jobs: managed sections only, credentials as ${env:NAME} references."""
     from pathlib import Path
 
-    from reconciler import errors, files, formatting, runs
+    from reconciler import files, formatting, runs
 
     config = _settings(options)
-    if not config.api_key:
-        raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
     imported = _reading(runs.import_jobs(job_ids, config), config)
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -664,7 +650,7 @@ def import_(job_ids: tuple[str, ...], out: str | None, **options: Any) -> int:
 @cli.command("fmt")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
-@click.option("--max-file-bytes", type=click.IntRange(min=1), default=1024 * 1024, show_default=True)
+@max_bytes_option
 @debug_option
 @guarded
 def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int) -> int:

@@ -133,6 +133,9 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
     documents = []
     try:
         for index, node in enumerate(yaml.compose_all(text)):
+            if index >= MAX_DOCUMENTS:
+                message = f"more than {MAX_DOCUMENTS} documents in one file: split it"
+                raise _errors_at(name, node.start_mark if node is not None else None, message)
             if node is None:
                 continue
             data = yaml.constructor.construct_document(node)
@@ -148,6 +151,7 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
 
 
 MAX_DEPTH: Final = 64
+MAX_DOCUMENTS: Final = 1000  # a file of jobs, not a dump: past this, every document is one more error line
 MAX_DIGITS: Final = 40
 
 
@@ -187,6 +191,8 @@ def _huge_number(event: Any) -> bool:
 
 
 def _errors_at(name: str, mark: Any, message: str) -> errors.ManifestErrors:
+    if mark is None:
+        return _errors(name, message)
     return errors.ManifestErrors([_problem(name, message, line=mark.line + 1, column=mark.column + 1)])
 
 

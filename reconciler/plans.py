@@ -32,7 +32,7 @@ class Action(enum.StrEnum):
 
 # Actions that send something; ORPHAN is information (a marked draft no manifest claims, without --prune).
 WRITING = frozenset({Action.CREATE, Action.UPDATE, Action.LAUNCH, Action.REPLACE, Action.PRUNE})
-RUNNING = frozenset({"JOB_STATE_COMPLETE", "JOB_STATE_FAILED"})  # not running any more: finished
+FINISHED = frozenset({"JOB_STATE_COMPLETE", "JOB_STATE_FAILED"})  # every other started state is still running
 
 
 @dataclass(frozen=True)
@@ -244,11 +244,12 @@ def _replace(base: JobPlan, inputs: Inputs, key: bytes, *, template_moved: bool)
     what = "its templateId changed" if template_moved else "its manifest changed"
     if identity is None or identity.key is None:
         reason = (
-            f"job is {current.lifecycle} and {what}; a job with a fixed metadata.id cannot be replaced: "
+            f"job is {current.lifecycle} (only a draft can be edited) and {what}; "
+            "a job with a fixed metadata.id cannot be replaced: "
             "use metadata.key to let --replace create a new generation"
         )
         return replace(base, action=Action.BLOCKED, reason=reason)
-    running = current.lifecycle not in RUNNING
+    running = current.lifecycle not in FINISHED
     if not inputs.options.replace:
         reason = f"job is {current.lifecycle} and {what}: only a draft can be edited; "
         reason += f"--replace creates generation {inputs.generation + 1}"

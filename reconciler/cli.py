@@ -444,17 +444,16 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-
-    from reconciler import planfiles, runs
+    from reconciler import client, planfiles, runs
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
         return _apply_planfile(paths[0], output, options)
     prepared, config, selection = _prepare(paths, options)
+    token = client.Token()  # one key exchange for the run: the plan's client hands its token to apply's
     with _progress("Reading", len(prepared.entries)) as progress:
         lifecycle = _lifecycle(options)
-        planned = _reading(
-            runs.plan(prepared, config, options=lifecycle, partial=selection.partial, progress=progress), config
-        )
+        work = runs.plan(prepared, config, options=lifecycle, partial=selection.partial, token=token, progress=progress)
+        planned = _reading(work, config)
     plan = planned.plan
     if output == "text":
         _show_plan(plan, output, partial=selection.partial)
@@ -474,7 +473,8 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     with _progress("Writing", plan.calls) as progress:
         report = _run(
             _apply_interruptibly(
-                lambda stopping: runs.apply(planned, config, stopping=stopping, progress=progress), config
+                lambda stopping: runs.apply(planned, config, token=token, stopping=stopping, progress=progress),
+                config,
             )
         )
     report = _with_plan_requests(report, plan)

@@ -42,6 +42,18 @@ class Counters:
     token_exchanges: int = 0
 
 
+@dataclass
+class Token:
+    """An access token and when to exchange the key again; shared by the clients of one run.
+
+    ``plan`` reads through a read-only client and ``apply`` writes through another: sharing the token keeps
+    the promise of one exchange per run (and saves a round trip).
+    """
+
+    value: str | None = None
+    expires: float = 0.0
+
+
 def default_transport(concurrency: int) -> httpx.AsyncBaseTransport:
     from httpx_aiohttp import AiohttpTransport
 
@@ -59,6 +71,7 @@ class Client:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         read_only: bool = False,
+        token: Token | None = None,
     ) -> None:
         self.config = config
         self.read_only = read_only
@@ -66,8 +79,7 @@ class Client:
         self.secrets: set[str] = {config.api_key.reveal()}
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
-        self._token: str | None = None
-        self._token_expires = 0.0
+        self._token = token or Token()
         self._token_lock = asyncio.Lock()
         self._limiter: Any = None
         if config.rate_limit:
@@ -227,12 +239,12 @@ class Client:
 
     async def _current_token(self, *, stale: str | None = None) -> str:
         async with self._token_lock:
-            expired = time.monotonic() >= self._token_expires
-            if self._token is None or expired or self._token == stale:
-                self._token, lifetime = await self._exchange()
-                self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
-                self.secrets.add(self._token)
-            return self._token
+            token = self._token
+            if token.value is None or time.monotonic() >= token.expires or token.value == stale:
+                token.value, lifetime = await self._exchange()
+                token.expires = time.monotonic() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
+            self.secrets.add(token.value)
+            return token.value
 
     async def _exchange(self) -> tuple[str, float]:
         """``POST /auth/access_token``: the key for a one-hour token; there is no refresh call."""

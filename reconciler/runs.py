@@ -111,6 +111,7 @@ async def plan(
     partial: bool = False,
     locate: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
+    token: client.Token | None = None,
     progress: Progress | None = None,
 ) -> Planned:
     """Read every managed job (and, to prune, every job) through a read-only client, and plan.
@@ -122,7 +123,7 @@ async def plan(
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
     identities = {entry.job_id: markers.of(entry.manifest.metadata) for entry in prepared.entries}
-    async with client.Client(config, transport=transport, read_only=True) as api:
+    async with client.Client(config, transport=transport, read_only=True, token=token) as api:
         api.secrets.update(_secret_values(prepared))
         fetched = await fetching.fetch(
             api, list(identities.values()), concurrency=config.concurrency, list_all=options.prune, progress=progress
@@ -205,11 +206,12 @@ async def apply(
     config: settings.Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    token: client.Token | None = None,
     stopping: asyncio.Event | None = None,
     progress: Progress | None = None,
 ) -> reports.Report:
     """Send the plan's calls; bodies come from the real desired state and the state the plan read."""
-    async with client.Client(config, transport=transport) as api:
+    async with client.Client(config, transport=transport, token=token) as api:
         api.secrets.update(_secret_values(planned.prepared))
         return await applying.apply(
             api,

@@ -46,6 +46,8 @@ def test_apply_sends_one_patch_per_changed_section_then_plan_is_empty(emulator: 
     assert applied.exit_code == 0, applied.stdout + applied.stderr
     writes = emulator.writes()
     assert sorted(writes) == sorted(EXPECTED_WRITES)  # exactly these, each once
+    exchanges = [r for r in emulator.requests() if r["path"].endswith("/access_token")]
+    assert len(exchanges) == 1  # the plan's token serves the apply too: one key exchange per run
     assert "Apply complete: 8 done, 1 blocked." in applied.stdout
 
     emulator.clear_log()

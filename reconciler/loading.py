@@ -8,15 +8,19 @@ builds no object from a tag. Positions are not kept for every value: a document 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from reconciler import errors
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES: Final = 1024 * 1024
 # An alias expands to a shared object; a "billion laughs" file stays small in memory but would explode in
@@ -96,6 +100,36 @@ def load(
     """
     files, problems = find_files(paths)
     documents: list[Document] = []
+    for loaded, found in _load_files(files, max_bytes):
+        documents.extend(loaded)
+        problems.extend(found)
+    return documents, problems
+
+
+# Parsing is CPU-bound pure Python past the C scanner: from this many files on, it is spread over forked
+# processes, one per core. Forking is done only while the process has a single thread (the CLI at start),
+# since a fork copies no other thread and may copy a lock one of them held.
+PARALLEL_FROM: Final = 256
+
+
+def _load_files(files: Sequence[Path], max_bytes: int) -> list[tuple[list[Document], list[errors.ManifestProblem]]]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
+        return [_load_chunk(files, max_bytes)]
+    import concurrent.futures
+    import multiprocessing
+
+    size = -(-len(files) // workers)
+    chunks = [files[start : start + size] for start in range(0, len(files), size)]
+    log.debug("loading %d files in %d processes", len(files), len(chunks))
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+        return list(pool.map(_load_chunk, chunks, [max_bytes] * len(chunks)))
+
+
+def _load_chunk(files: Sequence[Path], max_bytes: int) -> tuple[list[Document], list[errors.ManifestProblem]]:
+    documents: list[Document] = []
+    problems: list[errors.ManifestProblem] = []
     for path in files:
         try:
             documents.extend(_load_file(path, max_bytes))

@@ -26,6 +26,10 @@ class Marker:
     name: str
     generation: int = 0
 
+    @property
+    def claim(self) -> tuple[str, str]:
+        return (self.kind, self.name)
+
     def line(self) -> str:
         return f"{PREFIX}; {self.kind}={self.name}; generation={self.generation}"
 
@@ -64,8 +68,10 @@ class Identity:
     def marker(self, generation: int) -> Marker:
         return Marker("key", self.key, generation) if self.key is not None else Marker("id", self.base_id, 0)
 
-    def owns(self, marker: Marker) -> bool:
-        return (marker.kind, marker.name) == (("key", self.key) if self.key is not None else ("id", self.base_id))
+    @property
+    def claim(self) -> tuple[str, str]:
+        """What a marker written for this manifest says: ``("key", KEY)`` or ``("id", ID)``."""
+        return ("key", self.key) if self.key is not None else ("id", self.base_id)
 
 
 def of(metadata: manifests.Metadata) -> Identity:

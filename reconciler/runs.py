@@ -169,13 +169,13 @@ def _orphans(
     listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], *, prune: bool
 ) -> list[tuple[plans.JobPlan, states.Job]]:
     """Marked drafts that no manifest claims; never a started job, never an unmarked one."""
-    claimed = list(identities)
+    claimed = {identity.claim for identity in identities}
     found = []
     for raw in listing:
-        job = states.from_api(raw)
-        marker = markers.read(job.description)
-        if marker is None or not job.is_draft or any(identity.owns(marker) for identity in claimed):
+        marker = markers.read(str(raw.get("description") or ""))
+        if marker is None or marker.claim in claimed or raw.get("state", states.DRAFT) != states.DRAFT:
             continue
+        job = states.from_api(raw)
         found.append((plans.orphan(job, marker, prune=prune), job))
     return found
 

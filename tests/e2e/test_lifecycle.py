@@ -202,3 +202,20 @@ def test_fmt_check_passes_on_the_examples_and_keeps_comments(run: Any, tmp_path:
     assert "kind: Job     # and me" in text
     assert "  params:\n    app:\n      - 1\n" in text
     assert run("fmt", "--check", str(messy)).exit_code == 0
+
+
+def test_a_reviewed_plan_file_creates_and_prunes(emulator: Control, run: Any, tmp_path: Path) -> None:
+    _manifest(tmp_path / "old", key="orphan/draft")
+    assert run("apply", str(tmp_path / "old"), "--auto-approve").exit_code == 0
+    _manifest(tmp_path / "jobs", run=True)
+    plan_file = tmp_path / "plan.json"
+    planned = run("plan", str(tmp_path / "jobs"), "--prune", "--out", str(plan_file), "--format", "json")
+    assert [job["action"] for job in planned.json()["jobs"]] == ["create", "prune"]
+    applied = run("apply", str(plan_file))
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert [job["id"] for job in emulator.all_jobs()] == [KEY_ID]
+    assert emulator.job(KEY_ID)["state"] != "JOB_STATE_NEW"  # created, then launched
+    again = run("apply", str(plan_file))  # the same reviewed plan, once more: everything moved since
+    assert again.exit_code == 4
+    assert "stale: the job was created" in again.stdout
+    assert "stale: the job no longer exists" in again.stdout

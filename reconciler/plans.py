@@ -91,6 +91,7 @@ class JobPlan:
 
 
 STATE = "state"
+DRAFT = states.DRAFT
 
 
 @dataclass(frozen=True)
@@ -290,9 +291,6 @@ def orphan(current: states.Job, marker: markers.Marker, *, prune: bool) -> JobPl
     return replace(base, action=Action.PRUNE, calls=(delete,), reason="no manifest claims it", basis={STATE: DRAFT})
 
 
-DRAFT = states.DRAFT
-
-
 def _run_call(desired: states.Job, current: states.Job, job_id: str) -> Call:
     return Call("POST", "run", f"/jobs/{job_id}/run", bodies.run(desired, current), target=job_id)
 
@@ -302,12 +300,10 @@ def _targeted(calls: Sequence[Call], job_id: str) -> tuple[Call, ...]:
 
 
 def _basis(current: states.Job, sections: Sequence[str], inputs: Inputs, key: bytes) -> dict[str, Any]:
-    shown = _mask_units(current, inputs.sensitive, key)
-    basis: dict[str, Any] = {
-        unit: shown.units.get(unit) for section in sections for unit in states.UNITS_OF_SECTION[section]
-    }
-    basis[STATE] = current.lifecycle
-    return basis
+    """The redacted server values the calls' bodies depend on, and the state: what staleness compares."""
+    units = [unit for section in sections for unit in states.UNITS_OF_SECTION[section]]
+    shown = _mask_units(current, inputs.sensitive, key, units)
+    return {**{unit: shown.units.get(unit) for unit in units}, STATE: current.lifecycle}
 
 
 def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
@@ -320,7 +316,7 @@ def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
         return [_moved_state(expected, now)]
     if current is None:
         return []
-    shown = _mask_units(current, job.sensitive, key)
+    shown = _mask_units(current, job.sensitive, key, job.basis.keys())
     moved = []
     for unit, before in job.basis.items():
         if unit == STATE:

@@ -1,11 +1,13 @@
 """Field-level changes between desired and current state: the only module that imports deepdiff.
 
-Units are compared with plain equality first (milliseconds for thousands of jobs); deepdiff runs only on the
-units that differ, and its result objects never leave this module: callers get :class:`Change` values.
+Units are compared with plain equality first (milliseconds for thousands of jobs); within a unit that differs,
+mappings are walked key by key and deepdiff runs on the lists that differ. Its result objects never leave
+this module: callers get :class:`Change` values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -86,15 +88,33 @@ def diff(desired: states.Job, current: states.Job) -> tuple[Change, ...]:
 def _unit_changes(path: Path, before: Any, after: Any) -> list[Change]:
     if before is None or after is None or not (isinstance(before, dict) and isinstance(after, dict)):
         return [Change(path, ABSENT if before is None else before, ABSENT if after is None else after)]
+    return sorted(_mapping_changes(path, before, after), key=lambda change: [str(part) for part in change.path])
+
+
+def _mapping_changes(path: Path, before: dict[str, Any], after: dict[str, Any]) -> Iterator[Change]:
+    """Mappings are walked key by key, which costs little where most keys are equal; deepdiff is kept for
+    what it does best, lists (items added, removed or changed in place), and only for the lists that differ.
+    """
+    for key in before.keys() | after.keys():
+        old, new = before.get(key, ABSENT), after.get(key, ABSENT)
+        if key in before and key in after and states.equal(old, new):
+            continue
+        if isinstance(old, dict) and isinstance(new, dict):
+            yield from _mapping_changes((*path, key), old, new)
+        elif isinstance(old, list) and isinstance(new, list):
+            yield from _list_changes((*path, key), old, new)
+        else:
+            yield Change((*path, key), old, new)
+
+
+def _list_changes(path: Path, before: list[Any], after: list[Any]) -> Iterator[Change]:
     from deepdiff import DeepDiff
     from deepdiff.helper import notpresent
 
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
-    changes = []
     for levels in tree.values():
         for level in levels:
             sub = tuple(level.path(output_format="list"))
             old = ABSENT if level.t1 is notpresent else level.t1
             new = ABSENT if level.t2 is notpresent else level.t2
-            changes.append(Change((*path, *sub), old, new))
-    return sorted(changes, key=lambda change: [str(part) for part in change.path])
+            yield Change((*path, *sub), old, new)

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from reconciler import errors
 
@@ -44,7 +44,42 @@ def _yaml() -> Any:
     """One loader for the run: building one looks for plugins on disk, which costs more than a small file."""
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=False)
+    yaml = YAML(typ="safe", pure=False)
+    yaml.Resolver = _resolver_class()
+    return yaml
+
+
+RESOLVED_CACHE_LIMIT: Final = 50_000
+
+
+@functools.cache
+def _resolver_class() -> Any:
+    """ruamel's resolver, remembering what each plain scalar resolves to.
+
+    Resolving runs in Python for every scalar the C parser meets, and manifests repeat the same keys and
+    values file after file: remembering the answers takes a third off parsing. Manifests are YAML 1.2; a
+    ``%YAML 1.1`` directive is not honoured (its ``yes`` would be a boolean, here it stays a string).
+    """
+    from ruamel.yaml.resolver import VersionedResolver
+
+    class RememberingResolver(VersionedResolver):
+        resolved: ClassVar[dict[tuple[Any, Any, Any], Any]] = {}  # one per process, shared by its loaders
+
+        @property
+        def processing_version(self) -> tuple[int, int]:
+            return (1, 2)
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            key = (kind, value, implicit)
+            try:
+                return self.resolved[key]
+            except (KeyError, TypeError):
+                tag = super().resolve(kind, value, implicit)
+                if isinstance(value, str) and len(self.resolved) < RESOLVED_CACHE_LIMIT:
+                    self.resolved[key] = tag
+                return tag
+
+    return RememberingResolver
 
 
 def find_files(paths: Sequence[str]) -> tuple[list[Path], list[errors.ManifestProblem]]:

@@ -74,6 +74,11 @@ class AdaptiveTransport(httpx.AsyncBaseTransport):
         self._large: httpx.AsyncBaseTransport | None = None
         self._sent = 0
 
+    def expect(self, requests: int) -> None:
+        """A run that knows it is large (an apply of many calls) starts on the aiohttp transport at once."""
+        if requests > self.switch_after:
+            self.switch_after = 0
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._sent += 1
         if self._large is None and self._sent > self.switch_after:
@@ -98,12 +103,14 @@ class Client:
         transport: httpx.AsyncBaseTransport | None = None,
         read_only: bool = False,
         token: Token | None = None,
+        expected_requests: int = 0,
     ) -> None:
         self.config = config
         self.read_only = read_only
         self.counters = Counters()
         self.secrets: set[str] = {config.api_key.reveal()}
         self._transport = transport
+        self._expected = expected_requests
         self._http: httpx.AsyncClient | None = None
         self._token = token or Token()
         self._token_lock = asyncio.Lock()
@@ -118,6 +125,8 @@ class Client:
             raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
         timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
         transport = self._transport or default_transport(self.config.concurrency)
+        if isinstance(transport, AdaptiveTransport):
+            transport.expect(self._expected)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
         return self
 

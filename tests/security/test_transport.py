@@ -231,6 +231,7 @@ class TlsServer:
                             data += chunk
                         if data:
                             self.requests.append(data.split(b"\r\n", 1)[0])
+                            _read_body(conn, data)  # closing with unread bytes would reset the connection
                             conn.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 except (ssl.SSLError, OSError):
                     self.refused_handshakes += 1
@@ -244,6 +245,19 @@ class TlsServer:
             stop.set()
             thread.join(5)
             listener.close()
+
+
+def _read_body(conn: ssl.SSLSocket, data: bytes) -> None:
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")),
+        0,
+    )
+    while len(body) < length:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        body += chunk
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler import cli
+from reconciler.cli import app
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
 from tests.security.helpers import API_KEY, ENV_SENTINELS, Control, Outcome, Runner, snapshot, written
@@ -119,7 +120,7 @@ class _Records(logging.Handler):
 @contextmanager
 def _restored_logging() -> Iterator[None]:
     """The CLI configures its loggers on every run; put them back so later tests see a clean slate."""
-    names = ("reconciler", "stamina", *cli.QUIET_LOGGERS)
+    names = ("reconciler", "stamina", *app.QUIET_LOGGERS)
     saved = {name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers)) for name in names}
     try:
         yield

@@ -1,0 +1,10 @@
+"""The command line (``reconciler``): the only package that prints or exits.
+
+``app`` holds the group and its error handling, ``options`` the shared flags, ``commands`` the commands,
+``output`` what they show and ``running`` how their coroutines run.
+"""
+
+from reconciler.cli.app import cli
+from reconciler.cli.commands import main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,138 @@
+"""The ``reconciler`` command group: exit codes, ``--debug``, logging, and errors turned into one line each.
+
+Exit codes, one table for ``plan`` and ``apply``:
+
+====  ==========================================================================================
+0     success: nothing to do, or everything done
+1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key
+2     changes pending (``plan --detailed-exitcode``)
+3     blocked items present (``--detailed-exitcode``; outranks 2)
+4     partial or stale (``apply``): something failed, was refused as stale, or was not attempted
+130   interrupted
+====  ==========================================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, Final, NoReturn
+
+import click
+
+EXIT_OK: Final = 0
+EXIT_ERROR: Final = 1
+EXIT_CHANGES: Final = 2
+EXIT_BLOCKED: Final = 3
+EXIT_PARTIAL: Final = 4
+EXIT_INTERRUPTED: Final = 130
+MAX_PROBLEMS_SHOWN: Final = 40  # a screenful: a file with 10,000 broken documents must not flood the log
+QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
+
+
+class LazyGroup(click.Group):
+    """Subcommands that live in other packages are imported only when they are run or asked for help."""
+
+    lazy: Final = {"emulator": "reconciler.emulator.command:command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, name)
+
+
+def _debug_callback(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
+    if value:
+        ctx.meta["reconciler.debug"] = True
+    return value
+
+
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_debug_callback,
+    help="Log requests (never headers or secrets) and show tracebacks.",
+)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="bytenite-reconciler", prog_name="reconciler")
+@debug_option
+def cli() -> None:
+    """Declarative job configs for ByteNite: validate, plan and apply YAML manifests.
+
+    \b
+    Exit codes (plan and apply):
+      0 nothing to do, or all done     1 error
+      2 changes pending (--detailed-exitcode)
+      3 blocked items (--detailed-exitcode; outranks 2)
+      4 partial or stale apply         130 interrupted
+    """
+
+
+def debugging() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool((ctx and ctx.find_root().meta.get("reconciler.debug")) or (ctx and ctx.meta.get("reconciler.debug")))
+
+
+def _setup_logging() -> None:
+    level = logging.DEBUG if debugging() else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("reconciler")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Third-party HTTP loggers may print headers (the token is one): keep them quiet even under --debug.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Each retry is counted in the summary; stamina's own line for it is shown under --debug only.
+    retries = logging.getLogger("stamina")
+    retries.handlers[:] = [handler]
+    retries.propagate = False
+    retries.setLevel(logging.DEBUG if debugging() else logging.ERROR)
+
+
+def guarded(command: Callable[..., int]) -> Callable[..., None]:
+    """Every error becomes one line on stderr and an exit code; a traceback only with ``--debug``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        _setup_logging()
+        from reconciler import errors
+
+        try:
+            code = command(*args, **kwargs)
+        except errors.ManifestErrors as error:
+            for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
+                click.echo(f"error: {problem}", err=True)
+            if len(error.problems) > MAX_PROBLEMS_SHOWN:
+                click.echo(f"… and {len(error.problems) - MAX_PROBLEMS_SHOWN} more problems", err=True)
+            click.echo(f"{error}; nothing was sent to the API.", err=True)
+            _exit(EXIT_ERROR, error)
+        except errors.ReconcilerError as error:
+            click.echo(f"error: {error}", err=True)
+            _exit(EXIT_ERROR, error)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code)
+
+    return wrapper
+
+
+def _exit(code: int, error: BaseException) -> NoReturn:
+    if debugging():
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    sys.exit(code)

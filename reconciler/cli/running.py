@@ -1,0 +1,73 @@
+"""Running the pipeline's coroutines: within the run's time budget, and stopping writes on a signal."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from reconciler import reports, settings
+
+Result = TypeVar("Result")
+
+
+def run_async(work: Coroutine[Any, Any, Result]) -> Result:
+    """``asyncio.run``, handing the result back outside the task.
+
+    On Python 3.11 ``asyncio.run`` builds the ``repr`` of its finished main task (result included) while
+    restoring the SIGINT handler; a plan over thousands of jobs made that cost seconds and a hundred MB.
+    """
+    import asyncio
+
+    box: list[Result] = []
+
+    async def main() -> None:
+        box.append(await work)
+
+    asyncio.run(main())
+    return box[0]
+
+
+def reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Result:
+    """Run a read-only phase within the run's time budget."""
+    import asyncio
+
+    from reconciler import errors
+
+    async def bounded() -> Result:
+        try:
+            return await asyncio.wait_for(work, config.run_timeout)
+        except TimeoutError:
+            raise errors.ApiError(f"the run took longer than --run-timeout {config.run_timeout:g} s") from None
+
+    return run_async(bounded())
+
+
+async def interruptibly(
+    work: Callable[[asyncio.Event], Awaitable[reports.Report]], config: settings.Settings
+) -> reports.Report:
+    """SIGINT, SIGTERM or the run's timeout stop new writes; calls in flight finish, and the report says so."""
+    import asyncio
+    import signal
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop(why: str = "Interrupted") -> None:
+        if not stopping.is_set():
+            click.echo(f"{why}: finishing the calls in flight, starting no new ones.", err=True)
+        stopping.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop)
+    if config.run_timeout:
+        loop.call_later(config.run_timeout, stop, "Run timeout")
+    try:
+        return await work(stopping)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

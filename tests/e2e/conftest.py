@@ -17,6 +17,7 @@ from ruamel.yaml import YAML
 from reconciler import cli
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
+from tests.e2e import generated
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "jobs"
@@ -45,6 +46,12 @@ class Control:
 
     def seed(self, jobs: list[dict[str, Any]]) -> None:
         self.http.post("/_emulator/jobs", json={"jobs": jobs}).raise_for_status()
+
+    def generate(self, folder: Path, count: int) -> Path:
+        """``count`` generated manifests in ``folder``, and their jobs seeded (most of them differing)."""
+        generated.write_manifests(folder, count)
+        self.seed(generated.seed_jobs(count))
+        return folder
 
     def seed_examples(self) -> list[dict[str, Any]]:
         jobs: list[dict[str, Any]] = YAML(typ="safe").load(SEED.read_text())

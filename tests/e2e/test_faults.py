@@ -31,8 +31,7 @@ def test_fault_soak_converges_with_exactly_one_successful_write_each(
     emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     count = 300
-    generated.write_manifests(tmp_path / "jobs", count)
-    emulator.seed(generated.seed_jobs(count))
+    emulator.generate(tmp_path / "jobs", count)
     emulator.faults(faultRate=0.2, throttleRate=0.1, retryAfter=1, jitterMs=50, seed=7)
     monkeypatch.setenv("BYTENITE_RETRY_ATTEMPTS", "30")
     started = time.monotonic()
@@ -52,8 +51,7 @@ def test_fault_soak_converges_with_exactly_one_successful_write_each(
 
 def test_a_write_whose_answer_was_lost_is_retried_harmlessly(emulator: Control, run: Any, tmp_path: Path) -> None:
     count = 40
-    generated.write_manifests(tmp_path / "jobs", count)
-    emulator.seed(generated.seed_jobs(count))
+    emulator.generate(tmp_path / "jobs", count)
     emulator.faults(dropAfterWriteRate=0.3, dropRate=0.1, seed=3)
     applied = run("apply", str(tmp_path / "jobs"), "--auto-approve")
     assert applied.exit_code == 0, applied.stdout[-2000:] + applied.stderr
@@ -64,8 +62,7 @@ def test_a_write_whose_answer_was_lost_is_retried_harmlessly(emulator: Control, 
 
 
 def test_malformed_bodies_are_retried(emulator: Control, run: Any, tmp_path: Path) -> None:
-    generated.write_manifests(tmp_path / "jobs", 20)
-    emulator.seed(generated.seed_jobs(20))
+    emulator.generate(tmp_path / "jobs", 20)
     emulator.faults(malformedRate=0.4, seed=1)
     planned = run("plan", str(tmp_path / "jobs"), "--detailed-exitcode")
     assert planned.exit_code == 2, planned.stdout + planned.stderr

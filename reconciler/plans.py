@@ -198,7 +198,7 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
             launch = (_run_call(desired, current, current.id),)
             return replace(base, action=Action.LAUNCH, calls=launch, basis=_basis(current, (), inputs, key))
         return replace(base, action=Action.UNCHANGED)
-    sections = sections_to_write(desired, current)
+    sections = sections_to_write(changes)
     shown = {unit for section in (*sections, "configs") for unit in states.UNITS_OF_SECTION[section]}
     shown_desired = _mask_units(desired, inputs.sensitive, key, shown)
     shown_current = _mask_units(current, inputs.sensitive, key, shown)
@@ -368,9 +368,9 @@ def _credentials(value: Any, path: redaction.Path, sensitive: frozenset[redactio
     return value
 
 
-def sections_to_write(desired: states.Job, current: states.Job) -> list[str]:
+def sections_to_write(changes: Sequence[diffs.Change]) -> list[str]:
     """The sections holding a changed unit, in the API's order: one PATCH each, and no other."""
-    changed = {states.SECTION_OF_UNIT[unit] for unit in diffs.changed_units(desired, current)}
+    changed = {states.SECTION_OF_UNIT[change.unit] for change in changes}
     return [section for section in states.SECTIONS if section in changed]
 
 

@@ -152,15 +152,12 @@ async def plan(
     if locate:
         managed = _with_lines(managed, prepared)
     orphans = [] if partial else _orphans(fetched.listing or [], identities.values(), prune=options.prune)
-    desired = {
-        job.job_id: prepared.desired[entry.job_id] for entry, job in zip(prepared.entries, managed.jobs, strict=True)
-    }
-    current_by_job = {
-        job.job_id: current[entry.job_id]
-        for entry, job in zip(prepared.entries, managed.jobs, strict=True)
-        if entry.job_id in current
-    }
-    current_by_job.update((job.job_id, state) for job, state in orphans)
+    desired: dict[str, states.Job] = {}
+    current_by_job = {job.job_id: state for job, state in orphans}
+    for entry, job in zip(prepared.entries, managed.jobs, strict=True):
+        desired[job.job_id] = prepared.desired[entry.job_id]
+        if entry.job_id in current:
+            current_by_job[job.job_id] = current[entry.job_id]
     plan = replace(managed, jobs=(*managed.jobs, *(job for job, _ in orphans)))
     return Planned(plan, prepared, desired, current_by_job)
 

@@ -390,7 +390,7 @@ def _mask_units(
         if only is None or unit in only
     }
     template = job.template_id if references.TEMPLATE not in sensitive else _template(job, sensitive, key)
-    return states.Job(job.id, units, template, job.lifecycle, job.description, job.extra)
+    return replace(job, units=units, template_id=template)
 
 
 def _redacted(change: diffs.Change, sensitive: frozenset[redaction.Path], key: bytes) -> diffs.Change:

@@ -6,6 +6,7 @@ resolved for comparison and for the bodies apply sends, and every path it resolv
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +60,7 @@ def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, li
         return job, missing
     units = {unit: _substitute(value, environ) for unit, value in job.units.items()}
     template = _substitute(job.template_id, environ) if job.template_id is not None else None
-    return states.Job(job.id, units, template, job.lifecycle, job.description, job.extra), []
+    return dataclasses.replace(job, units=units, template_id=template), []
 
 
 def _substitute(value: Any, environ: Mapping[str, str]) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from reconciler import manifests
@@ -79,7 +79,6 @@ class Job:
     template_id: str | None = None
     lifecycle: str = DRAFT
     description: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_draft(self) -> bool:

@@ -299,6 +299,7 @@ def test_an_unverifiable_server_gets_no_request(
     manifests: Path,
     invoke: Runner,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     cert, key = certificates[certificate]
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -306,6 +307,9 @@ def test_an_unverifiable_server_gets_no_request(
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # httpx reads it (trust_env) to build the verifying context
     else:
         monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    # The context is built once per process, from the environment of the moment: this test changes it.
+    client.tls_context.cache_clear()
+    request.addfinalizer(client.tls_context.cache_clear)
     with TlsServer(cert, key).running() as server:
         outcome = invoke("plan", str(manifests), env={
             "BYTENITE_API_URL": f"https://127.0.0.1:{server.port}/v1",

@@ -13,12 +13,14 @@ exit status is 0 whether or not the targets are met: this reports, it does not g
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,72 +104,74 @@ class Bench:
         return run, self.emulator.counters()
 
     # 1. Latency ---------------------------------------------------------------------------------------
+    #
+    # The floor of the issue, requests ÷ concurrency × latency, is the network's share of a run. A run also
+    # has a share no latency changes: start-up, parsing and validating 1,000 manifests, planning, building
+    # bodies (figure 2 holds it to its own target). So each run is measured twice, at 0 and at 50 ms, and
+    # the target is on what the latency adds: the time off the CPU at 50 ms less the time off the CPU at
+    # 0 ms. Off-CPU time (wall − CPU) is used because it is what waiting on the network adds to, and a
+    # difference of CPU-bound wall times drowns in the noise of a shared machine. Wall time against the bare
+    # floor is shown beside it, for information.
 
     def latency(self) -> None:
-        """Plan and apply against 50 ms per request. Plans at 0 and 50 ms alternate, so drift hits both."""
+        """Plan and apply at 0 and 50 ms per request, alternately, so drift hits both."""
         fleet = self.fleet(JOBS)
         latency = LATENCY_MS / 1000
         log(f"plan, {JOBS:,} jobs, alternately at 0 and {LATENCY_MS} ms latency")
-        walls: dict[int, list[float]] = {0: [], LATENCY_MS: []}
-        idle: dict[int, list[float]] = {0: [], LATENCY_MS: []}
-        reads = 0
+        plans = self.alternate(lambda: self.plan(fleet))
+        reads = plans[LATENCY_MS][0][1]["reads"]
+        floor = plan_floor(JOBS, DEFAULT_CONCURRENCY, latency)
+        self.latency_rows(
+            f"plan {JOBS:,} jobs, c=16 ({reads} reads; floor: token, page 1, then ⌈{pages(JOBS) - 1}/16⌉ round)",
+            plans,
+            floor,
+        )
+        for concurrency in (DEFAULT_CONCURRENCY, HIGH_CONCURRENCY):
+            log(f"apply, {JOBS:,} jobs, concurrency {concurrency}, alternately at 0 and {LATENCY_MS} ms latency")
+            applies = self.alternate(functools.partial(self.apply, fleet, concurrency))
+            counters = applies[LATENCY_MS][0][1]
+            requests = counters["total"]
+            floor = requests / concurrency * latency
+            self.latency_rows(
+                f"apply {JOBS:,} jobs, c={concurrency} ({counters['writes']} PATCHes, {requests} requests; "
+                f"floor: {requests} ÷ {concurrency} × {LATENCY_MS} ms)",
+                applies,
+                floor,
+            )
+        self.emulator.set_latency(0)
+
+    def alternate(self, run: Callable[[], tuple[harness.Run, dict]]) -> dict[int, list[tuple[harness.Run, dict]]]:
+        results: dict[int, list[tuple[harness.Run, dict]]] = {0: [], LATENCY_MS: []}
         for _ in range(self.reps):
             for ms in (0, LATENCY_MS):
                 self.emulator.set_latency(ms)
-                run, counters = self.plan(fleet)
-                walls[ms].append(run.wall)
-                idle[ms].append(run.wall - run.cpu)
-                reads = counters["reads"]
-        wall = harness.median(walls[LATENCY_MS])
-        floor = plan_floor(JOBS, DEFAULT_CONCURRENCY, latency)
+                results[ms].append(run())
+        return results
+
+    def latency_rows(self, what: str, runs: dict[int, list[tuple[harness.Run, dict]]], floor: float) -> None:
+        def off_cpu(ms: int) -> float:
+            return harness.median([run.wall - run.cpu for run, _ in runs[ms]])
+
+        wall = {ms: harness.median([run.wall for run, _ in runs[ms]]) for ms in runs}
+        added = off_cpu(LATENCY_MS) - off_cpu(0)
+        limit = floor * FLOOR_RATIO
         self.rows.append(
             Row(
-                f"plan {JOBS:,} jobs @{LATENCY_MS} ms, c=16: wall vs pages floor "
-                f"(token, page 1, then ⌈{pages(JOBS) - 1}/16⌉ round: {floor * 1000:.0f} ms)",
-                f"{wall:.2f} s ({wall / floor:.1f}×; {reads} reads)",
-                f"≤ {FLOOR_RATIO}× floor ({floor * FLOOR_RATIO * 1000:.0f} ms)",
-                wall <= floor * FLOOR_RATIO,
-            )
-        )
-        # The plan is CPU-bound, so a difference of wall times drowns in the noise of a shared machine; the time
-        # it spends off the CPU (waiting on the network) is what latency adds to.
-        added = harness.median(idle[LATENCY_MS]) - harness.median(idle[0])
-        self.rows.append(
-            Row(
-                f"plan {JOBS:,} jobs: waiting the {LATENCY_MS} ms latency adds ((wall − CPU) @{LATENCY_MS} ms − "
-                "(wall − CPU) @0 ms) vs the same floor",
+                f"{what}: what {LATENCY_MS} ms latency adds (off-CPU time @{LATENCY_MS} ms − @0 ms) vs the floor "
+                f"{floor * 1000:.0f} ms",
                 f"{added * 1000:.0f} ms ({added / floor:.2f}×)",
-                f"≤ {FLOOR_RATIO}× floor ({floor * FLOOR_RATIO * 1000:.0f} ms)",
-                added <= floor * FLOOR_RATIO,
+                f"≤ {FLOOR_RATIO}× floor ({limit * 1000:.0f} ms)",
+                added <= limit,
             )
         )
-        self.emulator.set_latency(LATENCY_MS)
-        for concurrency in (DEFAULT_CONCURRENCY, HIGH_CONCURRENCY):
-            log(f"apply, {JOBS:,} jobs, {LATENCY_MS} ms latency, concurrency {concurrency}")
-            runs = [self.apply(fleet, concurrency) for _ in range(self.reps)]
-            apply_wall = harness.median([run.wall for run, _ in runs])
-            cpu = harness.median([run.cpu for run, _ in runs])
-            writes = runs[0][1]["writes"]
-            floor = writes / concurrency * latency
-            self.rows.append(
-                Row(
-                    f"apply {JOBS:,} jobs @{LATENCY_MS} ms, c={concurrency}: wall vs floor "
-                    f"({writes} PATCHes ÷ {concurrency} × {LATENCY_MS} ms = {floor:.2f} s)",
-                    f"{apply_wall:.2f} s ({apply_wall / floor:.2f}×; CPU {cpu:.2f} s)",
-                    f"≤ {FLOOR_RATIO}× floor ({floor * FLOOR_RATIO:.2f} s)",
-                    apply_wall <= floor * FLOOR_RATIO,
-                )
+        self.rows.append(
+            Row(
+                f"{what}: wall @{LATENCY_MS} ms (@0 ms: {wall[0]:.2f} s) vs the bare floor",
+                f"{wall[LATENCY_MS]:.2f} s ({wall[LATENCY_MS] / floor:.2f}×)",
+                "(CPU-bound share included)",
+                None,
             )
-            writing = apply_wall - wall
-            self.rows.append(
-                Row(
-                    f"apply c={concurrency}: write phase (apply wall − plan wall @{LATENCY_MS} ms) vs the same floor",
-                    f"{writing:.2f} s ({writing / floor:.2f}×)",
-                    f"(≤ {FLOOR_RATIO}× floor)",
-                    None,
-                )
-            )
-        self.emulator.set_latency(0)
+        )
 
     # 2, 3, 5. Plans at zero latency, requests, memory -------------------------------------------------
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from reconciler import errors
+from reconciler import errors, yamldata
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +198,18 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
     text = read_text(path, max_bytes)
     if _may_be_hostile(text):
         _scan(name, text)
-    yaml = _yaml()
     documents = []
     try:
-        for index, node in enumerate(yaml.compose_all(text)):
+        loader = _loader_class()(text)
+        for index, node in enumerate(_nodes(loader)):
             if index >= MAX_DOCUMENTS:
                 message = f"more than {MAX_DOCUMENTS} documents in one file: split it"
                 raise _errors_at(name, node.start_mark if node is not None else None, message)
             if node is None:
                 continue
-            data = yaml.constructor.construct_document(node)
-            _check_expansion(name, data, node.start_mark.line + 1)
+            data, tree = yamldata.construct_document(loader, node)
+            if not tree:
+                _check_expansion(name, data, node.start_mark.line + 1)
             if data is not None:
                 documents.append(Document(name, index, node.start_mark.line + 1, data))
     except errors.ManifestErrors:
@@ -217,6 +218,61 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
         _scan(name, text)  # a clearer problem, at its position, when the events show one
         raise errors.ManifestErrors([yaml_problem(name, error, text)]) from None
     return documents
+
+
+def _nodes(loader: Any) -> Iterator[Any]:
+    try:
+        while loader.check_node():
+            yield loader.get_node()
+    finally:
+        loader.dispose()
+
+
+@functools.cache
+def _loader_class() -> Any:
+    """ruamel's C parser and composer and its safe constructor in one class, as ``YAML.compose_all`` makes it.
+
+    ``compose_all`` builds this class anew for every stream; built once, a small file costs less.
+    """
+    from ruamel.yaml.constructor import SafeConstructor
+
+    try:
+        from _ruamel_yaml import CParser  # type: ignore[import-not-found]
+    except ImportError:  # no C extension: ruamel's pure Python classes, through its own API
+        return _PureLoader
+    resolver = _resolver_class()
+
+    class Loader(CParser, SafeConstructor, resolver):  # type: ignore[misc, valid-type]
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._parser = self._composer = self
+            SafeConstructor.__init__(self, loader=self)
+            self.allow_duplicate_keys = False
+            resolver.__init__(self, version=None, loadumper=self)
+
+    return Loader
+
+
+class _PureLoader:
+    """The same interface over ``YAML.compose_all``, where ruamel has no C extension."""
+
+    def __init__(self, text: str) -> None:
+        self._yaml = _yaml()
+        self._nodes = iter(self._yaml.compose_all(text))
+        self._next: Any = None
+
+    def check_node(self) -> bool:
+        self._next = next(self._nodes, StopIteration)
+        return self._next is not StopIteration
+
+    def get_node(self) -> Any:
+        return self._next
+
+    def dispose(self) -> None:
+        self._nodes = iter(())
+
+    def __getattr__(self, name: str) -> Any:  # the constructor's methods
+        return getattr(self._yaml.constructor, name)
 
 
 MAX_DEPTH: Final = 64

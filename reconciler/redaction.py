@@ -67,7 +67,24 @@ def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
     sensitive = frozenset(sensitive)
     if path and is_sensitive(path[:-1], sensitive):
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
+    if _clean(value) and not (path and path[-1] in manifests.CREDENTIAL_KEYS) and not _under(path, sensitive):
+        return value  # nothing inside to mask, the common case: returned as is, not copied
     return _mask(value, path, sensitive, key)
+
+
+def _clean(value: Any) -> bool:
+    """No credential field anywhere inside ``value``; a walk that builds nothing."""
+    if isinstance(value, dict):
+        return manifests.CREDENTIAL_KEYS.isdisjoint(value) and all(map(_clean, value.values()))
+    if isinstance(value, list):
+        return all(map(_clean, value))
+    return True
+
+
+def _under(path: Path, sensitive: frozenset[Path]) -> bool:
+    """Whether a sensitive path is ``path`` or lies inside it."""
+    depth = len(path)
+    return any(candidate[:depth] == path for candidate in sensitive)
 
 
 def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import redaction
 
@@ -177,3 +179,28 @@ def test_scrub_removes_secrets_before_truncating() -> None:
     scrubbed = redaction.scrub("x" * 40 + secret + "y" * 40, [secret], limit=50)
     assert "SENTINEL" not in scrubbed
     assert "SENTINEL"[:4] not in scrubbed
+
+
+# The shortcut for values with nothing to mask ---------------------------------------------------------------------
+
+NAMES = st.sampled_from(["name", "password", "token", "bucket", "secretAccessKey", "x"])
+VALUES = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(max_size=5)),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(NAMES, children, max_size=3)),
+    max_leaves=12,
+)
+PATHS = st.lists(st.one_of(NAMES, st.integers(0, 2)), max_size=3).map(tuple)
+
+
+@given(value=VALUES, path=PATHS, sensitive=st.frozensets(PATHS, max_size=3))
+@settings(max_examples=400)
+def test_the_shortcut_masks_exactly_what_the_full_walk_masks(
+    value: object, path: tuple[str | int, ...], sensitive: frozenset[tuple[str | int, ...]]
+) -> None:
+    # mask() returns a value with nothing to mask as it is: the result must equal the full walk's, always.
+    key = b"k" * 32
+    masked = redaction.mask(value, path, sensitive, key)
+    if path and redaction.is_sensitive(path[:-1], sensitive):
+        assert isinstance(masked, redaction.Sensitive)
+    else:
+        assert masked == redaction._mask(value, path, sensitive, key)

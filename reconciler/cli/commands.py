@@ -248,5 +248,15 @@ def schema() -> None:
     click.echo(manifests.json_schema_text(), nl=False)
 
 
+# The cyclic garbage collector's default (a young collection every 700 allocations) is tuned for long-lived
+# programs with small heaps. A run allocates millions of objects that live until it ends (parsed manifests, jobs,
+# plans), each young collection promotes them, and older collections walk them again: a third of a 10,000-job
+# plan went there. Rarer young collections keep memory the same here (the data has few cycles to reclaim).
+GC_THRESHOLDS: Final = (50_000, 10, 10)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    import gc
+
+    gc.set_threshold(*GC_THRESHOLDS)
     cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler")

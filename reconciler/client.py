@@ -84,9 +84,14 @@ class AdaptiveTransport(httpx.AsyncBaseTransport):
         self._sent = 0
 
     def expect(self, requests: int) -> None:
-        """A run that knows it is large (an apply of many calls) starts on the aiohttp transport at once."""
-        if requests > self.switch_after:
+        """A run that knows it is large (an apply of many calls, many pages) moves to aiohttp at once."""
+        if self._sent + requests > self.switch_after:
             self.switch_after = 0
+
+    @property
+    def engine(self) -> str:
+        """Which transport the next request goes through: ``httpx`` or ``aiohttp``."""
+        return "aiohttp" if self._large is not None or self._sent >= self.switch_after else "httpx"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._sent += 1
@@ -133,11 +138,16 @@ class Client:
         if not self.config.api_key:
             raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
         timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        transport = self._transport or default_transport(self.config.concurrency)
-        if isinstance(transport, AdaptiveTransport):
-            transport.expect(self._expected)
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout, follow_redirects=False)
+        self._transport = self._transport or default_transport(self.config.concurrency)
+        self._http = httpx.AsyncClient(transport=self._transport, timeout=timeout, follow_redirects=False)
+        self.expect(self._expected)
         return self
+
+    def expect(self, requests: int) -> None:
+        """``requests`` more are coming (the pages left to read, say): the transport picks its engine for them
+        now, rather than switching in the middle of a burst."""
+        if isinstance(self._transport, AdaptiveTransport):
+            self._transport.expect(requests)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None

@@ -54,12 +54,14 @@ async def fetch(
         pages = math.ceil(total / api.PAGE_LIMIT)
         known = {str(job.get("id")): job for job in first}
         if list_all or pages <= len(wanted):
+            client.expect(pages - 1)
             listing = [*first, *await _read_pages(client, pages, concurrency=concurrency, progress=progress)]
             fetched.listing = listing
             everything = {str(job.get("id")): job for job in listing}
             for identity in wanted:
                 _follow_listed(fetched, identity, everything)
             return fetched
+    client.expect(len(wanted))
     await bounded(
         [functools.partial(_follow, client, fetched, identity, known, progress) for identity in wanted], concurrency
     )

@@ -259,4 +259,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)
-    cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler")
+    finally:
+        # The run is over: at exit the collector would walk every object left, only for them to be freed
+        # anyway (60-100 ms after a plan of 1,000 jobs). Frozen objects are skipped; they are still freed.
+        gc.freeze()

@@ -177,12 +177,12 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
         sensitive=inputs.sensitive,
         template_id=inputs.declared_template if inputs.declared_template is not None else desired.template_id,
         generation=inputs.generation,
+        lifecycle=None if current is None or inputs.error else current.lifecycle,
     )
     if inputs.error:
         return replace(base, reason=inputs.error)
     if current is None:
         return _create(base, inputs, key)
-    base = replace(base, lifecycle=current.lifecycle)
     changes = tuple(_redacted(change, inputs.sensitive, key) for change in diffs.diff(desired, current))
     template_moved = bool(desired.template_id and current.template_id and desired.template_id != current.template_id)
     if template_moved and current.is_draft:
@@ -202,14 +202,20 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     shown = {unit for section in (*sections, "configs") for unit in states.UNITS_OF_SECTION[section]}
     shown_desired = _mask_units(desired, inputs.sensitive, key, shown)
     shown_current = _mask_units(current, inputs.sensitive, key, shown)
-    calls: list[Call] = [
-        Call("PATCH", section, bodies.path(current.id, section), bodies.build(section, shown_desired, shown_current))
+    calls = [
+        Call(
+            "PATCH",
+            section,
+            bodies.path(current.id, section),
+            bodies.build(section, shown_desired, shown_current),
+            target=current.id,
+        )
         for section in sections
     ]
     if inputs.run:
         calls.append(_run_call(shown_desired, shown_current, current.id))
     basis = _basis(current, sections, inputs, key)
-    return replace(base, action=Action.UPDATE, changes=changes, calls=_targeted(calls, current.id), basis=basis)
+    return replace(base, action=Action.UPDATE, changes=changes, calls=tuple(calls), basis=basis)
 
 
 def _create(base: JobPlan, inputs: Inputs, key: bytes) -> JobPlan:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ class Entry:
     document: loading.Document
     manifest: manifests.Manifest
 
-    @property
+    @functools.cached_property
     def job_id(self) -> str:
+        """Derived from a key by a hash, and asked for many times per run: computed once."""
         return self.manifest.metadata.job_id
 
     @property

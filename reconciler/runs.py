@@ -18,7 +18,6 @@ from reconciler import (
     imports,
     loading,
     markers,
-    planfiles,
     plans,
     redaction,
     references,
@@ -30,6 +29,8 @@ from reconciler import validation as validating
 
 if TYPE_CHECKING:
     import httpx
+
+    from reconciler import planfiles
 
 Progress = Callable[[int], None]
 
@@ -264,6 +265,8 @@ async def apply_planfile(
     """
     if document.api_url and document.api_url.rstrip("/") != config.api_url.rstrip("/"):
         raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
+    from reconciler import planfiles  # its models cost a few ms to build; only this path needs them
+
     plan = planfiles.to_plan(document)
     writes = [job for job in plan.jobs if job.calls]
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)

@@ -42,6 +42,10 @@ class Document:
 @functools.cache
 def _yaml() -> Any:
     """One loader for the run: building one looks for plugins on disk, which costs more than a small file."""
+    return _new_yaml()
+
+
+def _new_yaml() -> Any:
     from ruamel.yaml import YAML
 
     yaml = YAML(typ="safe", pure=False)
@@ -227,7 +231,7 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
                 raise _errors_at(name, node.start_mark if node is not None else None, message)
             if node is None:
                 continue
-            data, tree = yamldata.construct_document(loader, node)
+            data, tree = yamldata.construct_document(loader, node, limit=MAX_EXPANDED_NODES)
             if not tree:
                 _check_expansion(name, data, node.start_mark.line + 1)
             if data is not None:
@@ -277,7 +281,8 @@ class _PureLoader:
     """The same interface over ``YAML.compose_all``, where ruamel has no C extension."""
 
     def __init__(self, text: str) -> None:
-        self._yaml = _yaml()
+        # Its own instance: a file that fails half-way leaves ruamel's constructor with state for the next one.
+        self._yaml = _new_yaml()
         self._nodes = iter(self._yaml.compose_all(text))
         self._next: Any = None
 

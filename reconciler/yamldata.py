@@ -3,9 +3,10 @@
 ruamel's safe constructor serves every YAML feature through one generic path (a dispatch per node, a generator
 per collection, bookkeeping for recursion), and that path is half the cost of loading a small manifest.
 Manifests are mappings, sequences and plain scalars; those are built here, each scalar converted by ruamel's own
-method for its tag, so ``0o17``, ``1_000`` or ``.inf`` mean exactly what ruamel says they mean. A document with
-anything else (a tag, a timestamp, a merge key, a complex key, a duplicate key, a collection used twice through
-an alias) is built by ruamel's constructor instead, which also raises its errors with their positions.
+method for its tag, so ``0o17``, ``1_000`` or ``.inf`` mean exactly what ruamel says they mean. Any other
+document (a tag, a timestamp, a merge key, a complex key, a duplicate key, a value used twice through an alias,
+more values than the limit, a value its tag does not fit) is built by ruamel's constructor instead, which also
+raises its errors with their positions.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ class Unusual(Exception):
     """The document uses something this module leaves to ruamel."""
 
 
-def construct_document(constructor: Any, node: Any) -> tuple[Any, bool]:
+def construct_document(constructor: Any, node: Any, *, limit: int) -> tuple[Any, bool]:
     """The document's data, as ruamel's ``constructor.construct_document(node)`` would build it, and whether it
-    is a plain tree: built here, where no collection appears twice, so it is no larger than its text."""
+    is a plain tree of at most ``limit`` values: built here, where no node is visited twice, so it is no larger
+    than its text. Otherwise the caller must bound what ruamel built (aliases may expand it)."""
     try:
-        return _Builder(constructor).build(node), True
+        return _Builder(constructor, limit).build(node), True
     except Unusual:
         return constructor.construct_document(node), False
 
@@ -46,27 +48,28 @@ def _node_classes() -> tuple[type, type, type]:
 
 
 class _Builder:
-    """One document's walk. Collections are remembered, so a second visit (an alias) hands it to ruamel: ruamel
-    shares an aliased collection, and copying it instead could turn a small hostile file into a huge tree."""
+    """One document's walk. Every node is remembered, so a second visit (an alias) hands the document to ruamel:
+    ruamel shares an aliased value, and building it again at each alias could turn a small hostile file into a
+    huge tree. Past ``limit`` values the document goes to ruamel too, whose result the caller measures."""
 
-    def __init__(self, constructor: Any) -> None:
+    def __init__(self, constructor: Any, limit: int) -> None:
         self.constructor = constructor
         self.visited: set[int] = set()
+        self.left = limit
         self.scalar, self.mapping, self.sequence = _node_classes()
 
     def build(self, node: Any) -> Any:
+        self.visit(node)
         kind = node.__class__
         if kind is self.scalar:
             return self.convert(node)
-        if id(node) in self.visited:
-            raise Unusual
-        self.visited.add(id(node))
         tag = str(node.ctag)
         if kind is self.mapping and tag == MAP:
             result: dict[Any, Any] = {}
             for key_node, value_node in node.value:
                 if key_node.__class__ is not self.scalar:
                     raise Unusual  # a complex key
+                self.visit(key_node)
                 key = self.convert(key_node)  # a merge key (<<) has its own tag: it is not converted here
                 if key in result:
                     raise Unusual  # ruamel reports the duplicate at its position
@@ -76,6 +79,13 @@ class _Builder:
             return [self.build(item) for item in node.value]
         raise Unusual
 
+    def visit(self, node: Any) -> None:
+        key = id(node)
+        self.left -= 1
+        if key in self.visited or self.left < 0:
+            raise Unusual
+        self.visited.add(key)
+
     def convert(self, node: Any) -> Any:
         tag = str(node.ctag)
         if tag == STR:
@@ -83,4 +93,7 @@ class _Builder:
         method = CONVERTED.get(tag)
         if method is None:
             raise Unusual
-        return getattr(self.constructor, method)(node)
+        try:
+            return getattr(self.constructor, method)(node)
+        except Exception:  # a value its tag does not fit: ruamel reports it, in the order it finds problems
+            raise Unusual from None

@@ -256,6 +256,8 @@ GC_THRESHOLDS: Final = (50_000, 10, 10)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """The process's entry point (the ``reconciler`` script, ``python -m reconciler``): it tunes the collector
+    for one run and freezes the heap when the run ends. A program that embeds the tool calls ``cli`` instead."""
     import gc
 
     gc.set_threshold(*GC_THRESHOLDS)

@@ -193,3 +193,48 @@ def test_plain_documents_take_the_fast_path(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setattr(loading, "_loader_class", lambda: Spy)
     text = "apiVersion: v1\nspec:\n  params: {app: {n: 1, x: 1.5, ok: true, none: ~}}\n  list: [a, 2]\n"
     assert same(ours(tmp_path, text), reference(text))
+
+
+# What the fast path must not change: the bounds on what a small file can expand to ----------------------------------
+
+
+def test_aliases_of_a_long_scalar_are_refused_as_before(tmp_path: Path) -> None:
+    # Building the scalar again at each alias would turn this 60 KB file into gigabytes of integers.
+    text = "a: &x 0x" + "f" * 40_000 + "\nb: [" + "*x, " * 110_000 + "*x]\n"
+    with pytest.raises(errors.ManifestErrors) as raised:
+        ours(tmp_path, text)
+    assert "aliases expand to over 100000 values" in raised.value.problems[0].message
+
+
+def test_an_aliased_scalar_is_one_object(tmp_path: Path) -> None:
+    [data] = ours(tmp_path, "a: &x 12345678901234567890\nb: *x\n")
+    assert data["a"] is data["b"]
+
+
+def test_a_document_of_more_values_than_the_limit_is_refused_as_before(tmp_path: Path) -> None:
+    text = "a: [" + "0, " * (loading.MAX_EXPANDED_NODES + 5) + "0]\n"
+    with pytest.raises(errors.ManifestErrors) as raised:
+        ours(tmp_path, text)
+    assert "over 100000 values" in raised.value.problems[0].message
+
+
+def test_a_value_its_tag_does_not_fit_is_reported_as_ruamel_reports_the_document(tmp_path: Path) -> None:
+    # ruamel finds the duplicate key first; converting the bad integer first would report it without a position.
+    with pytest.raises(errors.ManifestErrors) as raised:
+        ours(tmp_path, "a:\n  b: !!int zz\na: 1\n")
+    [problem] = raised.value.problems
+    assert 'found duplicate key "a"' in problem.message
+    assert (problem.position.line, problem.position.column) == (3, 1)
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["C loader", "pure Python loader"])
+def test_a_file_that_fails_half_way_leaves_nothing_for_the_next(
+    pure: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if pure:
+        monkeypatch.setattr(loading, "_loader_class", lambda: loading._PureLoader)
+    (tmp_path / "a1.yaml").write_text("a: !!set {x}\nb:\n  c: !!int zz\nb: 1\n", encoding="utf-8")
+    (tmp_path / "a2.yaml").write_text("x: !!set {y}\n", encoding="utf-8")
+    documents, problems = loading.load([str(tmp_path)])
+    assert [document.data for document in documents] == [{"x": {"y"}}]
+    assert [Path(problem.position.file).name for problem in problems] == ["a1.yaml"]

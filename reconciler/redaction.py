@@ -67,7 +67,7 @@ def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
     sensitive = frozenset(sensitive)
     if path and is_sensitive(path[:-1], sensitive):
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
-    if _clean(value) and not (path and path[-1] in manifests.CREDENTIAL_KEYS) and not _under(path, sensitive):
+    if not (path and path[-1] in manifests.CREDENTIAL_KEYS) and not _under(path, sensitive) and _clean(value):
         return value  # nothing inside to mask, the common case: returned as is, not copied
     return _mask(value, path, sensitive, key)
 

@@ -34,7 +34,8 @@ class Result:
 class Report:
     results: tuple[Result, ...]
     requests: plans.Requests = field(default_factory=plans.Requests)
-    interrupted: bool = False
+    interrupted: bool = False  # by a signal (exit 130)
+    timed_out: bool = False  # by --run-timeout: partial (exit 4), not an interruption
 
     @property
     def counts(self) -> Counter[Outcome]:
@@ -42,4 +43,4 @@ class Report:
 
     @property
     def partial(self) -> bool:
-        return self.interrupted or any(result.outcome in INCOMPLETE for result in self.results)
+        return self.interrupted or self.timed_out or any(result.outcome in INCOMPLETE for result in self.results)

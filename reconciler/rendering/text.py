@@ -152,4 +152,5 @@ def render_report(report: reports.Report, out: TextIO, *, style: Style = plain) 
     counts = report.counts
     parts = [f"{counts[outcome]} {outcome}" for outcome in reports.Outcome if counts[outcome]]
     head = "Apply interrupted" if report.interrupted else "Apply complete" if not report.partial else "Apply partial"
+    head = "Apply partial: the run timed out (--run-timeout)" if report.timed_out else head
     out.write(f"\n{head}: {', '.join(parts) or 'nothing to do'}. {requests(report.requests)}\n")

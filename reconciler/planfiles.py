@@ -127,6 +127,12 @@ def read(path: str) -> PlanDoc:
         raise errors.PlanFileError(f"{path}: a drift report cannot be applied")
     if not document.api_url:
         raise errors.PlanFileError(f"{path}: the plan file does not say which API it was made against (api_url)")
+    from reconciler import planchecks
+
+    inconsistent = planchecks.problems(document)
+    if inconsistent:
+        shown = "; ".join(inconsistent[:3]) + (f"; and {len(inconsistent) - 3} more" if len(inconsistent) > 3 else "")
+        raise errors.PlanFileError(f"{path}: not a plan this tool wrote, refused whole: {shown}")
     return document
 
 

@@ -16,10 +16,11 @@ class Outcome(enum.StrEnum):
     BLOCKED = "blocked"
     STALE = "stale"
     UNCONVERGED = "unconverged"
+    REFUSED = "refused"  # a plan file asked for a call its own desired state and a fresh read do not explain
 
 
 # Outcomes that make an apply partial: something the plan asked for did not happen as planned.
-INCOMPLETE = frozenset({Outcome.FAILED, Outcome.NOT_ATTEMPTED, Outcome.STALE, Outcome.UNCONVERGED})
+INCOMPLETE = frozenset({Outcome.FAILED, Outcome.NOT_ATTEMPTED, Outcome.STALE, Outcome.UNCONVERGED, Outcome.REFUSED})
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ OUTCOME_SIGNS = {
     reports.Outcome.BLOCKED: ("!", "magenta"),
     reports.Outcome.STALE: ("!", "yellow"),
     reports.Outcome.UNCONVERGED: ("x", "red"),
+    reports.Outcome.REFUSED: ("!", "red"),
 }
 
 

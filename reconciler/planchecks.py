@@ -181,7 +181,7 @@ def prune_refusal(job: plans.JobPlan, raw: Mapping[str, Any] | None, others: Seq
     if found is None:
         return "the job carries no marker of this tool: it is not an orphan"
     marker: markers.Marker = found
-    matching = job.job_id if marker.kind == "id" else markers.generation_id(marker.name, marker.generation)
+    matching = marker.name if marker.kind == "id" else markers.generation_id(marker.name, marker.generation)
     if matching != job.job_id:
         return f"the job's marker ({marker.kind}={marker.name}) does not match its id"
     ids = {other.job_id for other in others}

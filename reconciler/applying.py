@@ -97,9 +97,30 @@ async def _call(
             body = bodies.build(call.section, desired, current or states.Job(call.target, {}))
             answer = await api.patch(call.target, call.section, body)
             return _converged(call, desired, answer, states.UNITS_OF_SECTION[call.section]), answer
+    except errors.NotFound as error:
+        if call.section == "delete":
+            # A retried DELETE whose first answer was lost meets 404: the job is gone, as asked.
+            return _result(call, reports.Outcome.DONE, "read back: the job no longer exists"), None
+        return _result(call, reports.Outcome.FAILED, str(error)), None
+    except errors.FailedPrecondition as error:
+        if call.section == "run":
+            return await _launched(api, call, error), None
+        return _result(call, reports.Outcome.FAILED, str(error)), None
     except errors.ApiError as error:
         return _result(call, reports.Outcome.FAILED, str(error)), None
     return _result(call, reports.Outcome.DONE), None
+
+
+async def _launched(api: client.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:
+    """A launch refused because the job "is started": a retry whose first answer was lost meets exactly that.
+    What happened is read back rather than guessed: a job that is no longer a draft was launched."""
+    try:
+        state = str((await api.get_job(call.target)).get("state") or states.DRAFT)
+    except errors.ApiError as error:
+        return _result(call, reports.Outcome.FAILED, f"{refused}; reading the job back failed too: {error}")
+    if state == states.DRAFT:
+        return _result(call, reports.Outcome.FAILED, str(refused))
+    return _result(call, reports.Outcome.DONE, f"read back: the job is {state}")
 
 
 def _converged(call: plans.Call, desired: states.Job, answer: dict[str, Any], units: tuple[str, ...]) -> reports.Result:

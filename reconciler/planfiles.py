@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -97,14 +97,26 @@ class PlanDoc(_Model):
     jobs: list[JobDoc]
 
 
+MAX_DEPTH: Final = 64  # as for manifests: deeper nesting is no plan this tool wrote, and recursion must not crash
+
+
 def read(path: str) -> PlanDoc:
+    """The plan file at ``path``, or a :class:`~reconciler.errors.PlanFileError` saying why it is refused.
+
+    ``format_version`` must be the integer this reconciler writes (``true`` equals 1 in Python, and is
+    refused), and ``api_url`` must be present: a plan without it could be applied against any API.
+    """
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except RecursionError:
+        raise errors.PlanFileError(f"{path}: nested more than {MAX_DEPTH} levels deep: refused") from None
     except (OSError, ValueError) as error:
         raise errors.PlanFileError(f"{path}: not a readable JSON plan file ({error})") from None
-    if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
-        version = raw.get("format_version") if isinstance(raw, dict) else None
+    version = raw.get("format_version") if isinstance(raw, dict) else None
+    if type(version) is not int or version != FORMAT_VERSION:
         raise errors.PlanFileError(f"{path}: plan format_version {version!r}; this reconciler reads {FORMAT_VERSION}")
+    if _too_deep(raw):
+        raise errors.PlanFileError(f"{path}: nested more than {MAX_DEPTH} levels deep: refused")
     try:
         document = PlanDoc.model_validate(raw)
     except ValidationError as error:
@@ -113,7 +125,29 @@ def read(path: str) -> PlanDoc:
         raise errors.PlanFileError(f"{path}: not a valid plan file: {where}: {first['msg']}") from None
     if document.kind != "plan":
         raise errors.PlanFileError(f"{path}: a drift report cannot be applied")
+    if not document.api_url:
+        raise errors.PlanFileError(f"{path}: the plan file does not say which API it was made against (api_url)")
+    from reconciler import planchecks
+
+    inconsistent = planchecks.problems(document)
+    if inconsistent:
+        shown = "; ".join(inconsistent[:3]) + (f"; and {len(inconsistent) - 3} more" if len(inconsistent) > 3 else "")
+        raise errors.PlanFileError(f"{path}: not a plan this tool wrote, refused whole: {shown}")
     return document
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests deeper than :data:`MAX_DEPTH`; iterative, so it cannot overflow the stack."""
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(item, dict):
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+    return False
 
 
 def is_plan_file(path: str) -> bool:

@@ -16,10 +16,11 @@ class Outcome(enum.StrEnum):
     BLOCKED = "blocked"
     STALE = "stale"
     UNCONVERGED = "unconverged"
+    REFUSED = "refused"  # a plan file asked for a call its own desired state and a fresh read do not explain
 
 
 # Outcomes that make an apply partial: something the plan asked for did not happen as planned.
-INCOMPLETE = frozenset({Outcome.FAILED, Outcome.NOT_ATTEMPTED, Outcome.STALE, Outcome.UNCONVERGED})
+INCOMPLETE = frozenset({Outcome.FAILED, Outcome.NOT_ATTEMPTED, Outcome.STALE, Outcome.UNCONVERGED, Outcome.REFUSED})
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class Result:
 class Report:
     results: tuple[Result, ...]
     requests: plans.Requests = field(default_factory=plans.Requests)
-    interrupted: bool = False
+    interrupted: bool = False  # by a signal (exit 130)
+    timed_out: bool = False  # by --run-timeout: partial (exit 4), not an interruption
 
     @property
     def counts(self) -> Counter[Outcome]:
@@ -42,4 +44,4 @@ class Report:
 
     @property
     def partial(self) -> bool:
-        return self.interrupted or any(result.outcome in INCOMPLETE for result in self.results)
+        return self.interrupted or self.timed_out or any(result.outcome in INCOMPLETE for result in self.results)

@@ -261,32 +261,49 @@ async def apply_planfile(
 ) -> reports.Report:
     """Apply a reviewed plan: re-read each job, refuse only the ones that moved, build bodies from the fresh read.
 
-    Refusing per job, where Terraform refuses the whole plan, is sound because every job is independent.
+    A plan file is untrusted, so no call is taken from it on its word: each job's calls are planned again from
+    the file's desired state and the fresh read (:mod:`reconciler.planchecks`), and a prune deletes only an
+    orphan the fresh listing shows. Refusing per job, where Terraform refuses the whole plan, is sound because
+    every job is independent.
     """
-    if document.api_url and document.api_url.rstrip("/") != config.api_url.rstrip("/"):
+    if not document.api_url or document.api_url.rstrip("/") != config.api_url.rstrip("/"):
         raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
-    from reconciler import planfiles  # its models cost a few ms to build; only this path needs them
+    from reconciler import planchecks, planfiles  # their models cost a few ms to build; only this path needs them
 
     plan = planfiles.to_plan(document)
     writes = [job for job in plan.jobs if job.calls]
+    pruning = any(job.action is plans.Action.PRUNE for job in writes)
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
     async with client.Client(config, transport=transport, expected_requests=plan.calls) as api:
         api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
         targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
         fetched = await fetching.fetch(
-            api, [markers.Identity(target) for target in sorted(targets)], concurrency=config.concurrency
+            api,
+            [markers.Identity(target) for target in sorted(targets)],
+            concurrency=config.concurrency,
+            list_all=pruning,
         )
         current = {job_id: states.from_api(raw) for job_id, raw in fetched.jobs.items()}
+        listed = {str(raw.get("id")): raw for raw in fetched.listing or ()}
+        managed = [job for job in plan.jobs if job.action is not plans.Action.PRUNE]
         refused: list[reports.Result] = []
         fresh: list[plans.JobPlan] = []
         for job in writes:
             refusal = _refusal(job, current, fetched.failures, key)
-            if refusal:
-                outcome, reason = refusal
+            if refusal is None and job.action is plans.Action.PRUNE:
+                reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed)
+                refusal = (reports.Outcome.REFUSED, reason) if reason else None
+                chosen: plans.JobPlan | None = job
+            elif refusal is None:
+                verdict = planchecks.rederive(job, desired[job.job_id], current.get(job.job_id), key)
+                refusal = (verdict.outcome, verdict.reason) if verdict.job is None else None
+                chosen = verdict.job
+            if refusal or chosen is None:
+                outcome, reason = refusal or (reports.Outcome.REFUSED, "not re-derived")
                 refused.extend(reports.Result(call.target, call.section, outcome, reason) for call in job.calls)
             else:
-                fresh.append(job)
+                fresh.append(chosen)
         blocked = [job for job in plan.jobs if job.action is plans.Action.BLOCKED]
         report = await applying.apply(
             api,
@@ -303,7 +320,7 @@ async def apply_planfile(
 def _refusal(
     job: plans.JobPlan, current: Mapping[str, states.Job], failures: Mapping[str, str], key: bytes
 ) -> tuple[reports.Outcome, str] | None:
-    """Why a planned job must not be written now, if it must not."""
+    """Why a planned job must not be written now because the server moved, if it must not."""
     failure = failures.get(job.job_id)
     if failure:
         return reports.Outcome.FAILED, f"could not re-read the job: {failure}"

@@ -6,6 +6,7 @@ The API key is held as a :class:`Secret` so that no ``repr``, log line or traceb
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,13 +105,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+MAX_KEY_BYTES: Final = 4096  # an API key is a few dozen characters; /dev/zero or a log file is not one
+
+
 def read_key(key_file: str | None, environ: Mapping[str, str]) -> Secret:
-    """The API key from a file (never from the command line, where process lists show it) or the environment."""
+    """The API key from a file (never from the command line, where process lists show it) or the environment.
+
+    At most :data:`MAX_KEY_BYTES` are read: ``--api-key-file /dev/zero`` must be an error, not a hang.
+    """
     if key_file:
         try:
-            return Secret(Path(key_file).read_text(encoding="utf-8").strip())
+            with Path(key_file).open("rb") as handle:
+                raw = handle.read(MAX_KEY_BYTES + 1)
         except OSError as error:
             raise errors.ConfigError(f"cannot read the API key file {key_file}: {error.strerror}") from None
+        if len(raw) > MAX_KEY_BYTES:
+            raise errors.ConfigError(f"--api-key-file {key_file}: more than {MAX_KEY_BYTES} bytes, not an API key")
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise errors.ConfigError(f"--api-key-file {key_file}: not UTF-8 text, not an API key") from None
+        if any(not character.isprintable() for character in text):
+            raise errors.ConfigError(f"--api-key-file {key_file}: holds control characters, not an API key")
+        return Secret(text)
     return Secret(environ.get("BYTENITE_API_KEY", "").strip())
 
 
@@ -126,20 +143,19 @@ def from_environment(
     run_timeout: float | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
-    """Flags first, then ``BYTENITE_*`` variables, then defaults."""
+    """Flags first, then ``BYTENITE_*`` variables, then defaults.
+
+    Every number is checked where it enters, and an error names the flag or variable it came from: a NaN,
+    an infinity, zero or a negative would otherwise reach the rate limiter or ``asyncio.wait_for`` and crash or
+    silently mean something else. ``BYTENITE_RETRY_ATTEMPTS`` counts attempts, so 1 means "no retries" and 0
+    is refused, as ``--retry-attempts 0`` is.
+    """
     url = check_url(api_url or environ.get("BYTENITE_API_URL") or DEFAULT_API_URL)
-    try:
-        workers = int(concurrency or environ.get("BYTENITE_CONCURRENCY") or DEFAULT_CONCURRENCY)
-        rate = rate_limit or _number(environ, "BYTENITE_RATE_LIMIT")
-        attempts = retry_attempts or int(_number(environ, "BYTENITE_RETRY_ATTEMPTS") or Retry.attempts)
-        budget = retry_budget or _number(environ, "BYTENITE_RETRY_BUDGET") or Retry.budget
-        deadline = run_timeout or _number(environ, "BYTENITE_RUN_TIMEOUT")
-    except ValueError as error:
-        raise errors.ConfigError(f"bad number in the environment: {error}") from None
-    if workers < 1:
-        raise errors.ConfigError("concurrency must be at least 1")
-    if rate is not None and rate <= 0:
-        raise errors.ConfigError("the rate limit must be a positive number of requests per second")
+    workers = _whole(concurrency, "--concurrency", environ, "BYTENITE_CONCURRENCY", DEFAULT_CONCURRENCY)
+    attempts = _whole(retry_attempts, "--retry-attempts", environ, "BYTENITE_RETRY_ATTEMPTS", Retry.attempts)
+    rate = _positive(rate_limit, "--rate-limit", environ, "BYTENITE_RATE_LIMIT")
+    budget = _positive(retry_budget, "--retry-budget", environ, "BYTENITE_RETRY_BUDGET") or Retry.budget
+    deadline = _positive(run_timeout, "--run-timeout", environ, "BYTENITE_RUN_TIMEOUT")
     return Settings(
         api_key=read_key(key_file, environ),
         api_url=url,
@@ -147,10 +163,41 @@ def from_environment(
         concurrency=workers,
         rate_limit=rate,
         run_timeout=deadline,
-        retry=Retry(attempts=max(1, attempts), budget=budget),
+        retry=Retry(attempts=attempts, budget=budget),
     )
 
 
-def _number(environ: Mapping[str, str], name: str) -> float | None:
-    value = environ.get(name, "").strip()
-    return float(value) if value else None
+def _setting(
+    flag_value: float | None, flag: str, environ: Mapping[str, str], variable: str
+) -> tuple[float, str] | None:
+    """The flag's value, else the variable's, with the name to blame; ``None`` when neither is given."""
+    if flag_value is not None:
+        return float(flag_value), flag
+    text = environ.get(variable, "").strip()
+    if not text:
+        return None
+    try:
+        return float(text), variable
+    except ValueError:
+        raise errors.ConfigError(f"{variable}={text[:40]!r} is not a number") from None
+
+
+def _positive(flag_value: float | None, flag: str, environ: Mapping[str, str], variable: str) -> float | None:
+    given = _setting(flag_value, flag, environ, variable)
+    if given is None:
+        return None
+    value, name = given
+    if not math.isfinite(value) or value <= 0:
+        raise errors.ConfigError(f"{name} must be a positive, finite number, got {value:g}")
+    return value
+
+
+def _whole(flag_value: int | None, flag: str, environ: Mapping[str, str], variable: str, default: int) -> int:
+    given = _setting(flag_value, flag, environ, variable)
+    if given is None:
+        return default
+    value, name = given
+    if not math.isfinite(value) or not value.is_integer() or value < 1:
+        hint = " (1 means no retries)" if "retry" in name.lower() else ""
+        raise errors.ConfigError(f"{name} must be a whole number of at least 1{hint}, got {value:g}")
+    return int(value)

@@ -113,14 +113,18 @@ def guarded(command: Callable[..., int]) -> Callable[..., None]:
         try:
             code = command(*args, **kwargs)
         except errors.ManifestErrors as error:
+            from reconciler.rendering.values import printable
+
             for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
-                click.echo(f"error: {problem}", err=True)
+                click.echo(f"error: {printable(str(problem))}", err=True)
             if len(error.problems) > MAX_PROBLEMS_SHOWN:
                 click.echo(f"… and {len(error.problems) - MAX_PROBLEMS_SHOWN} more problems", err=True)
             click.echo(f"{error}; nothing was sent to the API.", err=True)
             _exit(EXIT_ERROR, error)
         except errors.ReconcilerError as error:
-            click.echo(f"error: {error}", err=True)
+            from reconciler.rendering.values import printable  # API messages are server text
+
+            click.echo(f"error: {printable(str(error))}", err=True)
             _exit(EXIT_ERROR, error)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

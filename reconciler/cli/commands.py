@@ -31,7 +31,7 @@ from reconciler.cli.options import (
     prepare,
     settings_from,
 )
-from reconciler.cli.output import confirmed, progress_bar, save_plan, show_plan, show_report
+from reconciler.cli.output import check_out, confirmed, plan_meta, progress_bar, save_plan, show_plan, show_report
 from reconciler.cli.running import interruptibly, reading, run_async
 
 if TYPE_CHECKING:
@@ -72,6 +72,8 @@ def plan(
 
     from reconciler import runs
 
+    if out:
+        check_out(out)  # before the API is read: a plan shown but not saved would be lost work
     prepared, config, selection = prepare(paths, options)
     with progress_bar("Reading", len(prepared.entries)) as progress:
         lifecycle = lifecycle_from(options)
@@ -80,9 +82,10 @@ def plan(
             prepared, config, options=lifecycle, partial=selection.partial, locate=located, progress=progress
         )
         planned = reading(work, config)
-    show_plan(planned.plan, output, partial=selection.partial, drift=drift)
+    meta = plan_meta(config)  # one document: --format json prints what --out saves, api_url included
+    show_plan(planned.plan, output, partial=selection.partial, drift=drift, meta=meta)
     if out:
-        save_plan(planned.plan, out, config, partial=selection.partial)
+        save_plan(planned.plan, out, meta, partial=selection.partial)
     return _plan_exit(planned.plan, detailed_exitcode)
 
 

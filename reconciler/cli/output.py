@@ -23,11 +23,13 @@ def style(out: TextIO) -> Callable[[str, str], str]:
 # Options shared by plan and apply -------------------------------------------------------------------
 
 
-def show_plan(plan: plans.Plan, output: str, *, partial: bool, drift: bool = False) -> None:
+def show_plan(
+    plan: plans.Plan, output: str, *, partial: bool, drift: bool = False, meta: dict[str, Any] | None = None
+) -> None:
     if output == "json":
         from reconciler.rendering import document
 
-        document.write(document.plan_document(plan, partial=partial, drift=drift), sys.stdout)
+        document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta), sys.stdout)
     elif output == "markdown":
         from reconciler.rendering import markdown
 
@@ -38,22 +40,46 @@ def show_plan(plan: plans.Plan, output: str, *, partial: bool, drift: bool = Fal
         text.render_plan(plan, sys.stdout, style=style(sys.stdout), partial=partial, drift=drift)
 
 
-def save_plan(plan: plans.Plan, path: str, config: settings.Settings, *, partial: bool) -> None:
+def plan_meta(config: settings.Settings) -> dict[str, Any]:
+    """Where and when a plan was made: a plan file without its API URL could be applied anywhere."""
     import datetime
-    import io
-    from pathlib import Path
 
-    from reconciler import files
-    from reconciler.rendering import document
-
-    meta = {
+    return {
         "api_url": config.api_url,
         "jobs_prefix": config.jobs_prefix,
         "created_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+
+
+def check_out(path: str) -> None:
+    """Refuse a ``--out`` that cannot be written before anything is read, rather than after the plan is shown."""
+    from pathlib import Path
+
+    from reconciler import errors
+
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise errors.ConfigError(f"--out {path}: the folder {folder} does not exist")
+    if target.is_dir():
+        raise errors.ConfigError(f"--out {path}: is a folder, not a file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise errors.ConfigError(f"--out {path}: the folder {folder} is not writable")
+
+
+def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: bool) -> None:
+    import io
+    from pathlib import Path
+
+    from reconciler import errors, files
+    from reconciler.rendering import document
+
     out = io.StringIO()
     document.write(document.plan_document(plan, partial=partial, meta=meta), out)
-    files.write_atomically(Path(path), out.getvalue())
+    try:
+        files.write_atomically(Path(path), out.getvalue())
+    except OSError as error:
+        raise errors.ConfigError(f"--out {path}: cannot write the plan file: {error.strerror}") from None
     click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
 
 

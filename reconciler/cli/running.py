@@ -50,16 +50,23 @@ def reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Res
 async def interruptibly(
     work: Callable[[asyncio.Event], Awaitable[reports.Report]], config: settings.Settings
 ) -> reports.Report:
-    """SIGINT, SIGTERM or the run's timeout stop new writes; calls in flight finish, and the report says so."""
+    """SIGINT, SIGTERM or the run's timeout stop new writes; calls in flight finish, and the report says so.
+
+    A signal makes the report *interrupted* (exit 130, reserved for signals); the timeout makes it *timed out*,
+    a partial apply (exit 4), with the calls it kept from starting said to be so.
+    """
     import asyncio
     import signal
+    from dataclasses import replace
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    why: list[str] = []
 
-    def stop(why: str = "Interrupted") -> None:
+    def stop(reason: str = "Interrupted") -> None:
         if not stopping.is_set():
-            click.echo(f"{why}: finishing the calls in flight, starting no new ones.", err=True)
+            why.append(reason)
+            click.echo(f"{reason}: finishing the calls in flight, starting no new ones.", err=True)
         stopping.set()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -67,7 +74,15 @@ async def interruptibly(
     if config.run_timeout:
         loop.call_later(config.run_timeout, stop, "Run timeout")
     try:
-        return await work(stopping)
+        report = await work(stopping)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+    if why[:1] != ["Run timeout"]:
+        return report
+    assert config.run_timeout is not None
+    detail = f"the run timed out (--run-timeout {config.run_timeout:g} s)"
+    results = tuple(
+        replace(result, detail=detail) if result.detail == "interrupted" else result for result in report.results
+    )
+    return replace(report, results=results, interrupted=False, timed_out=True)

@@ -94,6 +94,7 @@ def report_document(report: reports.Report) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "kind": "report",
         "interrupted": report.interrupted,
+        "timed_out": report.timed_out,
         "partial": report.partial,
         "summary": {str(outcome): counts[outcome] for outcome in reports.Outcome},
         "requests": _requests(report.requests),

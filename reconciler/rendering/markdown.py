@@ -12,6 +12,7 @@ from typing import Final, TextIO
 
 from reconciler import diffs, plans
 from reconciler.rendering import text, values
+from reconciler.rendering.values import printable
 
 MARKER: Final = "<!-- bytenite-reconciler:plan -->"
 LIMIT: Final = 65_000
@@ -109,7 +110,7 @@ def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
     name += " <b>[destructive]</b>" if job.destructive else ""
     reason = f" — {_escape(job.reason)}" if job.reason else ""
     parts = [
-        f"<details><summary><code>{job.job_id}</code>{name}{reason}</summary>\n",
+        f"<details><summary><code>{_escape(job.job_id)}</code>{name}{reason}</summary>\n",
         f"Manifest: {_where(file, _line(job.source), link)}\n",
     ]
     if job.changes:
@@ -123,15 +124,15 @@ def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
 
 
 def _call(call: plans.Call) -> str:
-    target = f" (job `{call.target}`)" if call.path == "/jobs" else ""
-    return f"`{call.method} {call.path}`{target}" + (" **[destructive]**" if call.destructive else "")
+    target = f" (job {_code(call.target)})" if call.path == "/jobs" else ""
+    return _code(f"{call.method} {call.path}") + target + (" **[destructive]**" if call.destructive else "")
 
 
 def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link) -> str:
     sign, _ = values.change_line(change)
     line = job.lines.get(change.dotted)
     url = link(file, line)
-    field = f"[`{change.dotted}`]({url})" if url else f"`{change.dotted}`" + (f" (line {line})" if line else "")
+    field = f"[{_code(change.dotted)}]({url})" if url else _code(change.dotted) + (f" (line {line})" if line else "")
     before = "" if change.before is diffs.ABSENT else _code(values.shown(change.before, limit=80))
     after = "" if change.after is diffs.ABSENT else _code(values.shown(change.after, limit=80))
     return f"| {sign} | {field} | {before} | {after} |"
@@ -143,9 +144,11 @@ def _line(source: str) -> int | None:
 
 
 def _code(value: str) -> str:
-    return "`" + value.replace("`", "'").replace("|", "\\|") + "`"
+    """Inline code in a table cell; server text is made printable first (no escapes, controls or bidi)."""
+    return "`" + printable(value).replace("`", "'").replace("|", "\\|") + "`"
 
 
 def _escape(value: str) -> str:
     """Text inside HTML (a summary line): markdown is not rendered there, so escape for HTML."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")
+    text = printable(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "&#124;")

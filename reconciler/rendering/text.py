@@ -7,6 +7,7 @@ from typing import TextIO
 
 from reconciler import plans, reports
 from reconciler.rendering import values
+from reconciler.rendering.values import printable
 
 Style = Callable[[str, str], str]
 SIGN_COLOURS = {
@@ -72,20 +73,23 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style, *, drift: bool) -> None:
     head = HEADS[job.action]
     name = f"  {values.shown(job.name)}" if job.name else ""
     flag = style("  [destructive]", "red") if job.destructive else ""
-    out.write(style(f"{head} {job.action} job {job.job_id}", SIGN_COLOURS[head]) + f"{name}  ({job.source}){flag}\n")
+    # Ids, sources, reasons and paths can all hold server text (an orphan's id, an API error): made printable.
+    title = f"{head} {job.action} job {printable(job.job_id)}"
+    out.write(style(title, SIGN_COLOURS[head]) + f"{name}  ({printable(job.source)}){flag}\n")
+    reason = printable(job.reason)
     if job.action is plans.Action.BLOCKED:
-        out.write(style(f"    blocked: {job.reason}; nothing will be written\n", "magenta"))
+        out.write(style(f"    blocked: {reason}; nothing will be written\n", "magenta"))
     elif job.action is plans.Action.ERROR:
-        out.write(style(f"    error: {job.reason}\n", "red"))
+        out.write(style(f"    error: {reason}\n", "red"))
     elif job.reason:
-        out.write(f"    {job.reason}\n")
+        out.write(f"    {reason}\n")
     for change in job.changes:
         sign, text = values.change_line(change)
-        out.write(f"    {style(sign, SIGN_COLOURS[sign])} {text}\n")
+        out.write(f"    {style(sign, SIGN_COLOURS[sign])} {printable(text)}\n")
     for call in () if drift else job.calls:
         mark = style("  [destructive]", "red") if call.destructive else ""
-        target = f" (job {call.target})" if call.path == "/jobs" else ""
-        out.write(style(f"    → {call.method} {call.path}{target}", "cyan") + f"{mark}\n")
+        target = f" (job {printable(call.target)})" if call.path == "/jobs" else ""
+        out.write(style(f"    → {call.method} {printable(call.path)}{target}", "cyan") + f"{mark}\n")
 
 
 def summary(plan: plans.Plan, *, partial: bool = False, drift: bool = False) -> str:
@@ -132,6 +136,7 @@ OUTCOME_SIGNS = {
     reports.Outcome.BLOCKED: ("!", "magenta"),
     reports.Outcome.STALE: ("!", "yellow"),
     reports.Outcome.UNCONVERGED: ("x", "red"),
+    reports.Outcome.REFUSED: ("!", "red"),
 }
 
 
@@ -143,9 +148,10 @@ def render_report(report: reports.Report, out: TextIO, *, style: Style = plain) 
     for result in report.results:
         sign, colour = OUTCOME_SIGNS[result.outcome]
         what = CALL_WORDS.get(result.section, f"PATCH {result.section}")
-        detail = f": {result.detail}" if result.detail else ""
-        out.write(f"{style(sign, colour)} job {result.job_id} {what}: {result.outcome}{detail}\n")
+        detail = f": {printable(result.detail)}" if result.detail else ""
+        out.write(f"{style(sign, colour)} job {printable(result.job_id)} {printable(what)}: {result.outcome}{detail}\n")
     counts = report.counts
     parts = [f"{counts[outcome]} {outcome}" for outcome in reports.Outcome if counts[outcome]]
     head = "Apply interrupted" if report.interrupted else "Apply complete" if not report.partial else "Apply partial"
+    head = "Apply partial: the run timed out (--run-timeout)" if report.timed_out else head
     out.write(f"\n{head}: {', '.join(parts) or 'nothing to do'}. {requests(report.requests)}\n")

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 from reconciler import diffs, redaction
 
 MAX_VALUE_CHARS: Final = 160
+
+# What a terminal acts on rather than shows: escape sequences (CSI, OSC, and any other ESC pair; 8-bit CSI
+# and OSC too), the remaining C0 and C1 controls, and the bidirectional overrides and isolates that reorder what
+# is shown (U+202E makes "enod ✓" read "✓ done"). Server text (names, error messages, values) passes through
+# :func:`printable` before any human-readable output; JSON output is left to the encoder, which escapes.
+_SEQUENCES: Final = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"  # CSI
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, up to its terminator
+    r"|\x1b[ -/]*[0-~]?"  # any other escape
+)
+_CONTROLS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS: Final = re.compile("[\n\r\x85\u2028\u2029]")
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    """``text`` with every escape sequence, control and bidi override removed; a line break becomes a space
+    unless ``multiline``, so server text cannot start a line of its own (and forge a "✓ done")."""
+    text = _SEQUENCES.sub("", text)
+    if not multiline:
+        text = _LINE_BREAKS.sub(" ", text)
+    return _CONTROLS.sub("", text)
 
 
 def shown(value: Any, *, limit: int = MAX_VALUE_CHARS) -> str:
@@ -15,7 +37,7 @@ def shown(value: Any, *, limit: int = MAX_VALUE_CHARS) -> str:
         return "(absent)"
     if isinstance(value, redaction.Sensitive):
         return str(value)
-    text = json.dumps(redaction.as_json(value), ensure_ascii=False, separators=(", ", ": "))
+    text = printable(json.dumps(redaction.as_json(value), ensure_ascii=False, separators=(", ", ": ")))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

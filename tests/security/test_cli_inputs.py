@@ -1,0 +1,136 @@
+"""Hostile or mistaken inputs to the CLI (settings, paths, plan files): one ``error: ...`` line naming the
+setting, exit 1, no traceback, and nothing read from or written to the API when the input is refused up front."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reconciler.emulator.server import EmulatorServer
+from tests.security.helpers import Control, Runner
+
+MANIFEST = """\
+apiVersion: reconciler.bytenite.io/v1
+kind: Job
+metadata: {id: cli-job}
+spec:
+  name: New name
+"""
+
+
+@pytest.fixture
+def jobs(control: Control, tmp_path: Path) -> Path:
+    """One draft on the server and a manifest that renames it."""
+    control.seed([{"id": "cli-job", "templateId": "t", "name": "Old name"}])
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "job.yaml").write_text(MANIFEST)
+    control.clear_log()
+    return folder
+
+
+def _one_line_error(outcome: object, *needles: str) -> None:
+    from tests.security.helpers import Outcome
+
+    assert isinstance(outcome, Outcome)
+    assert outcome.exit_code == 1, outcome.describe()
+    assert not outcome.crash, outcome.describe()
+    assert "Traceback" not in outcome.stderr, outcome.describe()
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, outcome.describe()
+    assert lines[0].startswith("error: "), outcome.describe()
+    for needle in needles:
+        assert needle in lines[0], outcome.describe()
+
+
+def test_plan_out_into_a_missing_folder_is_refused_before_the_api_is_read(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    outcome = invoke("plan", str(jobs), "--out", str(tmp_path / "missing" / "plan.json"))
+    _one_line_error(outcome, "--out", "does not exist")
+    assert outcome.stdout == ""  # the plan was not shown only to be lost
+    assert control.requests() == []
+
+
+def test_a_deeply_nested_plan_file_is_refused_in_one_line(invoke: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"format_version": 1, "jobs": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    _one_line_error(invoke("apply", str(path)), "nested")
+    node: object = []
+    for _ in range(200):  # within the JSON parser's limit, beyond any plan this tool writes
+        node = [node]
+    path.write_text(json.dumps({"format_version": 1, "kind": "plan", "jobs": [{"declared": {"x": node}}]}))
+    _one_line_error(invoke("apply", str(path)), "nested")
+
+
+def test_an_api_key_file_that_never_ends_is_refused(jobs: Path, invoke: Runner, control: Control) -> None:
+    outcome = invoke("plan", str(jobs), "--api-key-file", "/dev/zero", env={"BYTENITE_API_KEY": None})
+    _one_line_error(outcome, "--api-key-file", "/dev/zero")
+    assert control.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "named"),
+    [
+        ({"BYTENITE_RATE_LIMIT": "nan"}, [], "BYTENITE_RATE_LIMIT"),
+        ({"BYTENITE_RATE_LIMIT": "inf"}, [], "BYTENITE_RATE_LIMIT"),
+        ({"BYTENITE_RETRY_ATTEMPTS": "0"}, [], "BYTENITE_RETRY_ATTEMPTS"),
+        ({"BYTENITE_RETRY_ATTEMPTS": "2.5"}, [], "BYTENITE_RETRY_ATTEMPTS"),
+        ({"BYTENITE_RUN_TIMEOUT": "-1"}, [], "BYTENITE_RUN_TIMEOUT"),
+        ({"BYTENITE_RUN_TIMEOUT": "0"}, [], "BYTENITE_RUN_TIMEOUT"),
+        ({"BYTENITE_RETRY_BUDGET": "nan"}, [], "BYTENITE_RETRY_BUDGET"),
+        ({"BYTENITE_CONCURRENCY": "many"}, [], "BYTENITE_CONCURRENCY"),
+        ({}, ["--run-timeout", "nan"], "--run-timeout"),
+        ({}, ["--run-timeout", "-5"], "--run-timeout"),
+        ({}, ["--rate-limit", "nan"], "--rate-limit"),
+        ({}, ["--retry-attempts", "0"], "--retry-attempts"),
+        ({}, ["--concurrency", "0"], "--concurrency"),
+    ],
+)
+def test_a_bad_number_is_one_line_naming_the_setting(
+    jobs: Path, invoke: Runner, control: Control, *, env: dict[str, str], args: list[str], named: str
+) -> None:
+    outcome = invoke("plan", str(jobs), *args, env=env)
+    _one_line_error(outcome, named)
+    assert control.requests() == []
+
+
+def test_plan_json_carries_the_api_url_and_equals_the_plan_file(
+    jobs: Path, invoke: Runner, tmp_path: Path, security_server: EmulatorServer
+) -> None:
+    path = tmp_path / "plan.json"
+    outcome = invoke("plan", str(jobs), "--format", "json", "--out", str(path))
+    assert outcome.exit_code == 0, outcome.describe()
+    printed, saved = json.loads(outcome.stdout), json.loads(path.read_text())
+    assert printed["api_url"] == saved["api_url"] == security_server.url
+    assert printed == saved
+
+
+def _saved_plan(jobs: Path, invoke: Runner, tmp_path: Path) -> tuple[Path, dict[str, object]]:
+    path = tmp_path / "plan.json"
+    assert invoke("plan", str(jobs), "--out", str(path)).exit_code == 0
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"api_url": None}, "api_url"),
+        ({"format_version": True}, "format_version True"),
+        ({"format_version": 1.0}, "format_version 1.0"),
+        ({"format_version": "1"}, "format_version '1'"),
+    ],
+)
+def test_a_plan_file_without_its_url_or_of_another_version_is_refused(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path, *, change: dict[str, object], message: str
+) -> None:
+    path, document = _saved_plan(jobs, invoke, tmp_path)
+    document.update(change)
+    if document["api_url"] is None:
+        del document["api_url"]
+    path.write_text(json.dumps(document))
+    control.clear_log()
+    _one_line_error(invoke("apply", str(path)), message)
+    assert control.requests() == []

@@ -1,0 +1,79 @@
+"""A write whose answer is lost is retried, and the retry meets the write's own effect (400 "is started" after a
+launch, 404 after a delete): apply reads back what happened and reports it, rather than a failure. And a
+``--run-timeout`` that stops an apply makes it partial (exit 4), not interrupted (130 is for signals)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from tests.security.helpers import Control, Runner
+
+
+def _first_write_loses_its_answer(control: Control) -> None:
+    """The emulator's draws are seeded: find a seed where the first write's answer is dropped (after the write
+    is applied) and the retry's is not. With only this fault on, each write makes exactly one draw."""
+    rate = 0.5
+    seed = next(seed for seed in range(1000) if _draws(seed, rate) == [True, False])
+    control.faults(dropAfterWriteRate=rate, seed=seed)
+
+
+def _draws(seed: int, rate: float) -> list[bool]:
+    source = random.Random(seed)
+    return [source.random() < rate for _ in range(2)]
+
+
+def _manifest(folder: Path, job_id: str, name: str, *, run: bool = False) -> Path:
+    folder.mkdir(exist_ok=True)
+    text = f"apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {{id: {job_id}}}\nspec:\n  name: {name}\n"
+    (folder / f"{job_id}.yaml").write_text(text + ("  run: true\n" if run else ""))
+    return folder
+
+
+def test_a_launch_whose_answer_was_lost_is_reported_launched(control: Control, invoke: Runner, tmp_path: Path) -> None:
+    control.seed([{"id": "lost-run", "templateId": "t", "name": "Same"}])
+    jobs = _manifest(tmp_path / "jobs", "lost-run", "Same", run=True)
+    _first_write_loses_its_answer(control)
+    outcome = invoke("apply", str(jobs), "--auto-approve", "--format", "json")
+    assert outcome.exit_code == 0, outcome.describe()
+    (result,) = json.loads(outcome.stdout)["results"]
+    assert result["section"] == "run"
+    assert result["outcome"] == "done"
+    assert "read back: the job is JOB_STATE_" in result["detail"]
+    runs = [r for r in control.requests() if r["path"].endswith("/lost-run/run")]
+    assert len(runs) == 2  # the write, its answer lost, and the retry that met "is started"
+    assert control.job("lost-run")["state"] != "JOB_STATE_NEW"
+
+
+def test_a_prune_whose_answer_was_lost_is_reported_deleted(control: Control, invoke: Runner, tmp_path: Path) -> None:
+    marker = "managed-by: reconciler; id=lost-orphan; generation=0"
+    control.seed(
+        [
+            {"id": "lost-kept", "templateId": "t", "name": "Kept"},
+            {"id": "lost-orphan", "templateId": "t", "name": "Orphan", "description": marker},
+        ]
+    )
+    jobs = _manifest(tmp_path / "jobs", "lost-kept", "Kept")
+    _first_write_loses_its_answer(control)
+    outcome = invoke("apply", str(jobs), "--prune", "--auto-approve")
+    assert outcome.exit_code == 0, outcome.describe()
+    assert "job lost-orphan DELETE: done: read back: the job no longer exists" in outcome.stdout
+    deletes = [r for r in control.requests() if r["method"] == "DELETE"]
+    assert [r["status"] for r in deletes] == [None, 404]  # the lost answer, then the retry's 404
+
+
+def test_a_run_timeout_makes_the_apply_partial_not_interrupted(
+    control: Control, invoke: Runner, tmp_path: Path
+) -> None:
+    ids = [f"slow-{number}" for number in range(6)]
+    control.seed([{"id": job_id, "templateId": "t", "name": "Old"} for job_id in ids])
+    folder = tmp_path / "jobs"
+    for job_id in ids:
+        _manifest(folder, job_id, "New")
+    control.faults(latencyMs=300)
+    outcome = invoke("apply", str(folder), "--auto-approve", "--concurrency", "1", "--run-timeout", "1")
+    assert outcome.exit_code == 4, outcome.describe()
+    assert "not attempted: the run timed out (--run-timeout 1 s)" in outcome.stdout
+    assert "Apply partial: the run timed out" in outcome.stdout
+    assert "Apply interrupted" not in outcome.stdout

@@ -1,0 +1,179 @@
+"""A tampered plan file cannot delete or abort a job it does not explain: a file inconsistent with itself is
+refused whole (exit 1, no request), and a consistent one whose calls its own desired state and a fresh read do
+not call for is refused job by job (exit 4), with nothing sent to that job."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.security.helpers import Control, Runner
+
+MANIFEST = """\
+apiVersion: reconciler.bytenite.io/v1
+kind: Job
+metadata: {{id: {job_id}}}
+spec:
+  name: {name}
+"""
+MARKER = "managed-by: reconciler; id={job_id}; generation=0"
+
+
+@pytest.fixture
+def jobs(control: Control, tmp_path: Path) -> Path:
+    """A managed draft to rename, a bystander draft no manifest names, and an orphan this tool created."""
+    control.seed(
+        [
+            {"id": "tp-managed", "templateId": "t", "name": "Old"},
+            {"id": "tp-bystander", "templateId": "t", "name": "Not yours"},
+            {"id": "tp-orphan", "templateId": "t", "name": "Orphan", "description": MARKER.format(job_id="tp-orphan")},
+        ]
+    )
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "managed.yaml").write_text(MANIFEST.format(job_id="tp-managed", name="New"))
+    return folder
+
+
+def _plan(invoke: Runner, jobs: Path, tmp_path: Path, *flags: str) -> tuple[Path, dict[str, Any]]:
+    path = tmp_path / "plan.json"
+    outcome = invoke("plan", str(jobs), "--out", str(path), *flags)
+    assert outcome.exit_code == 0, outcome.describe()
+    return path, json.loads(path.read_text())
+
+
+def _save(path: Path, document: dict[str, Any]) -> None:
+    """The tampered document, its summary made to agree with its jobs (a careful attacker would)."""
+    actions = Counter(job["action"] for job in document["jobs"])
+    summary = document["summary"]
+    for action in ("create", "update", "replace", "prune", "blocked", "error", "unchanged", "orphan"):
+        summary[action] = actions[action]
+    summary["calls"] = sum(len(job["calls"]) for job in document["jobs"])
+    summary["launch"] = sum(1 for job in document["jobs"] for call in job["calls"] if call["section"] == "run")
+    summary["destructive"] = sum(1 for job in document["jobs"] if job["destructive"])
+    path.write_text(json.dumps(document))
+
+
+def _job(document: dict[str, Any], job_id: str) -> dict[str, Any]:
+    return next(job for job in document["jobs"] if job["id"] == job_id)
+
+
+def _writes(control: Control) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in control.requests() if r["method"] in ("PATCH", "POST", "DELETE")
+            and "access_token" not in r["path"]]  # fmt: skip
+
+
+def _delete(job_id: str) -> dict[str, Any]:
+    return {"method": "DELETE", "section": "delete", "path": f"/jobs/{job_id}", "target": job_id,
+            "destructive": True, "body": None}  # fmt: skip
+
+
+def test_an_update_turned_into_a_delete_is_refused_whole(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    path, document = _plan(invoke, jobs, tmp_path)
+    _job(document, "tp-managed")["calls"] = [_delete("tp-bystander")]
+    _job(document, "tp-managed")["destructive"] = True
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "refused whole" in outcome.stderr
+    assert control.requests() == []
+    assert control.job("tp-bystander")["name"] == "Not yours"
+
+
+def test_a_prune_of_a_job_this_tool_did_not_create_is_refused(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    path, document = _plan(invoke, jobs, tmp_path)
+    document["jobs"].append(
+        {"id": "tp-bystander", "source": "(no manifest; marked id=tp-bystander)", "action": "prune",
+         "destructive": True, "lifecycle": "JOB_STATE_NEW", "name": None, "reason": "no manifest claims it",
+         "changes": [], "calls": [_delete("tp-bystander")], "basis": {"state": "JOB_STATE_NEW"}}
+    )  # fmt: skip
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 4, outcome.describe()
+    assert "job tp-bystander DELETE: refused: the job carries no marker of this tool" in outcome.stdout
+    assert ("DELETE", "/v1/customer/jobs/tp-bystander") not in _writes(control)
+    assert control.job("tp-bystander")["name"] == "Not yours"
+    assert control.job("tp-managed")["name"] == "New"  # the explained job still went through
+
+
+def test_a_prune_of_a_draft_whose_marker_names_another_job_is_refused(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    """A marker copied onto another job (descriptions are free text) does not make that job an orphan."""
+    control.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": MARKER.format(job_id="x")}])
+    path, document = _plan(invoke, jobs, tmp_path)
+    document["jobs"].append(
+        {"id": "tp-forged", "source": "(no manifest; marked id=x)", "action": "prune", "destructive": True,
+         "lifecycle": "JOB_STATE_NEW", "name": None, "reason": None, "changes": [], "calls": [_delete("tp-forged")],
+         "basis": {"state": "JOB_STATE_NEW"}}
+    )  # fmt: skip
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 4, outcome.describe()
+    assert "job tp-forged DELETE: refused: the job's marker (id=x) does not match its id" in outcome.stdout
+    assert control.job("tp-forged")["name"] == "Mine"
+
+
+def test_a_prune_in_a_partial_plan_is_refused_whole(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    path, document = _plan(invoke, jobs, tmp_path, "--prune")
+    document["partial"] = True
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "a partial plan cannot prune" in outcome.stderr
+    assert control.requests() == []
+
+
+def test_an_abort_of_a_draft_is_refused(jobs: Path, invoke: Runner, control: Control, tmp_path: Path) -> None:
+    """An update dressed as a replacement that aborts first: the planner aborts only a running job it replaces."""
+    path, document = _plan(invoke, jobs, tmp_path)
+    job = _job(document, "tp-managed")
+    abort = {"method": "POST", "section": "abort", "path": "/jobs/tp-managed/abort", "target": "tp-managed",
+             "destructive": True, "body": {}}  # fmt: skip
+    job.update(action="replace", destructive=True, calls=[abort], generation=1,
+               description="managed-by: reconciler; id=tp-managed; generation=1")  # fmt: skip
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 4, outcome.describe()
+    assert "job tp-managed POST abort: refused" in outcome.stdout
+    assert _writes(control) == []
+    assert control.job("tp-managed")["state"] == "JOB_STATE_NEW"
+
+
+def test_an_extra_patch_the_desired_state_does_not_explain_is_refused(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    path, document = _plan(invoke, jobs, tmp_path)
+    job = _job(document, "tp-managed")
+    job["calls"].append({**job["calls"][0], "section": "configs", "path": "/jobs/tp-managed/configs"})
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 4, outcome.describe()
+    assert "refused: the plan file asks for PATCH /jobs/tp-managed/configs" in outcome.stdout
+    assert _writes(control) == []
+
+
+def test_a_reviewed_prune_still_deletes_its_orphan(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    path, _ = _plan(invoke, jobs, tmp_path, "--prune")
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 0, outcome.describe()
+    assert "job tp-orphan DELETE: done" in outcome.stdout
+    assert ("DELETE", "/v1/customer/jobs/tp-orphan") in _writes(control)

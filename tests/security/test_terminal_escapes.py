@@ -1,0 +1,127 @@
+"""Server text never drives the terminal: escape sequences, C0/C1 controls and bidi overrides in job names, error
+messages, ids and markers are removed from text and Markdown output, so no server can forge a "✓ done" line.
+JSON output stays exact: the encoder escapes what it must, and the value round-trips."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.security.helpers import Control, Outcome, Runner
+
+FORGED = "\x1b[2K\r\u2713 job hostile PATCH jobname: done"
+HOSTILE = f"evil{FORGED}\n\u2713 job other: done \u202eenod\x9b2K\x1b]0;title\x07\x07\x00"
+BAD = ("\x1b", "\x9b", "\x9d", "\u202e", "\x07", "\x00", "\r")
+
+
+def _clean(where: str, text: str) -> None:
+    for character in BAD:
+        assert character not in text, f"{character!r} in {where}: {text!r}"
+    forged = [line for line in text.splitlines() if line.lstrip().startswith("\u2713")]
+    assert not forged, f"a forged line in {where}: {forged}"
+
+
+def _assert_clean(outcome: Outcome) -> None:
+    assert not outcome.crash, outcome.describe()
+    _clean("stdout", outcome.stdout)
+    _clean("stderr", outcome.stderr)
+
+
+MANIFEST = """\
+apiVersion: reconciler.bytenite.io/v1
+kind: Job
+metadata: {id: esc-job}
+spec:
+  name: New name
+"""
+
+
+@pytest.fixture
+def jobs(control: Control, tmp_path: Path) -> Path:
+    """A managed draft whose name is hostile, and an orphaned draft whose marker and name are."""
+    control.seed(
+        [
+            {"id": "esc-job", "templateId": "t", "name": HOSTILE},
+            {
+                "id": "esc-orphan",
+                "templateId": "t",
+                "name": HOSTILE,
+                "description": f"managed-by: reconciler; key=k{FORGED.replace(' ', '')}; generation=0",
+            },
+        ]
+    )
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "job.yaml").write_text(MANIFEST)
+    return folder
+
+
+@pytest.mark.parametrize("output", ["text", "markdown"])
+def test_plan_output_holds_no_control_character_from_the_server(jobs: Path, invoke: Runner, output: str) -> None:
+    outcome = invoke("plan", str(jobs), "--format", output)
+    assert outcome.exit_code == 0, outcome.describe()
+    _assert_clean(outcome)
+    assert "enod" in outcome.stdout  # the text itself is kept, only what drives the terminal goes
+
+
+def test_json_output_keeps_the_server_text_exact(jobs: Path, invoke: Runner) -> None:
+    outcome = invoke("plan", str(jobs), "--format", "json")
+    document = json.loads(outcome.stdout)
+    (change,) = next(job for job in document["jobs"] if job["id"] == "esc-job")["changes"]
+    assert change["before"] == HOSTILE
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """A token for any key; every job read answers 400 with a message that tries to forge a report line."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer(200, {"token": "hostile-token", "expiresIn": 3600})
+
+    def do_GET(self) -> None:
+        self._answer(400, {"code": 3, "message": HOSTILE})
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads the CLI's output, not the server's."""
+
+
+@pytest.fixture
+def hostile_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize("output", ["text", "markdown"])
+def test_an_api_error_message_cannot_forge_a_line(jobs: Path, invoke: Runner, hostile_url: str, output: str) -> None:
+    outcome = invoke("plan", str(jobs), "--format", output, "--api-url", hostile_url)
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "evil" in outcome.stdout + outcome.stderr
+    _assert_clean(outcome)
+
+
+def test_an_import_error_message_cannot_forge_a_line(invoke: Runner, hostile_url: str) -> None:
+    outcome = invoke("import", "esc-job", "--api-url", hostile_url)
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "evil" in outcome.stderr
+    _assert_clean(outcome)

@@ -106,7 +106,8 @@ async def _call(
         if call.section == "run":
             return await _launched(api, call, error), None
         return _result(call, reports.Outcome.FAILED, str(error)), None
-    except errors.ApiError as error:
+    except (errors.ApiError, errors.EndpointError) as error:
+        # First contact proved the address; a page or a stray 404 now is this call's failure, not the run's.
         return _result(call, reports.Outcome.FAILED, str(error)), None
     return _result(call, reports.Outcome.DONE), None
 
@@ -116,7 +117,7 @@ async def _launched(api: client.Client, call: plans.Call, refused: errors.ApiErr
     What happened is read back rather than guessed: a job that is no longer a draft was launched."""
     try:
         state = str((await api.get_job(call.target)).get("state") or states.DRAFT)
-    except errors.ApiError as error:
+    except (errors.ApiError, errors.EndpointError) as error:
         return _result(call, reports.Outcome.FAILED, f"{refused}; reading the job back failed too: {error}")
     if state == states.DRAFT:
         return _result(call, reports.Outcome.FAILED, str(refused))

@@ -4,6 +4,12 @@ All I/O of the API side happens here, over an httpx client whose transport is in
 httpx's default; runs use the aiohttp transport, several times faster under concurrency). The token is
 exchanged once per run, again shortly before it expires and again once on a 401. A read-only client, the
 one ``plan`` uses, refuses every write before it reaches the network.
+
+First contact is checked when the client opens, before any job is judged: an address that does not answer
+the token exchange as the API does (a URL without ``/v1``, a proxy's login page) ends the run with an
+:class:`errors.EndpointError` naming the URL and what to check. After it, a job is missing only when the API
+says so (a 404 carrying its rpcStatus of code 5 on the job's path); any other 404 is the same kind of error,
+so no plan proposes a create from a wrong address. Every 2xx body is checked by :mod:`reconciler.answers`.
 """
 
 from __future__ import annotations
@@ -12,18 +18,19 @@ import asyncio
 import functools
 import json
 import logging
+import re
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import httpx
 import stamina
 
-from reconciler import errors, redaction, retrying, settings
+from reconciler import answers, errors, redaction, retrying, settings
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,13 @@ TOKEN_MARGIN: Final = 60.0  # exchange again this long before the token's announ
 GRPC_FAILED_PRECONDITION: Final = 9
 GRPC_NOT_FOUND: Final = 5
 PAGE_LIMIT: Final = 100
+SHOWN_BODY: Final = 80  # characters of a non-JSON body quoted in an error, after scrubbing
+JOB_PATH: Final = re.compile(r"^/jobs/[^/]+(/[a-z]+)?$")
+LONE_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+HINT_URL: Final = "BYTENITE_API_URL must be the API root, ending in /v1 (https://api.bytenite.com/v1)"
+HINT_PREFIX: Final = "the jobs prefix is /customer (BYTENITE_JOBS_PREFIX)"
+HINT_PROXY: Final = "a proxy or login page may be answering in the API's place"
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -141,7 +155,25 @@ class Client:
         self._transport = self._transport or default_transport(self.config.concurrency)
         self._http = httpx.AsyncClient(transport=self._transport, timeout=timeout, follow_redirects=False)
         self.expect(self._expected)
+        try:
+            await self._first_contact()
+        except BaseException:
+            await self._http.aclose()
+            raise
         return self
+
+    async def _first_contact(self) -> None:
+        """The token exchange, once, before any job is read: what answers must be the API.
+
+        A failure that survives the retries ends the run here, naming the URL, rather than failing every job
+        one by one (or, worse, making every job look missing).
+        """
+        try:
+            await self._retrying(self._current_token)
+        except errors.TransientError as error:
+            if error.status is not None:
+                raise  # the API answered, busy: the address is right, and the error says what it said
+            raise errors.EndpointError(f"cannot reach the API: {error.message}; {HINT_URL}") from None
 
     def expect(self, requests: int) -> None:
         """``requests`` more are coming (the pages left to read, say): the transport picks its engine for them
@@ -158,26 +190,25 @@ class Client:
     # The endpoints ------------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> dict[str, Any]:
-        answer = await self._call("GET", f"/jobs/{quote(job_id, safe='')}")
-        return dict(answer.get("job") or {})
+        """The job, which must be the one asked for: trusting another id would aim the writes at it."""
+        path = f"/jobs/{quote(job_id, safe='')}"
+        return answers.job(await self._call("GET", path), asked=job_id, where=f"GET {path}")
 
     async def list_jobs(self, *, limit: int = PAGE_LIMIT, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """One page of ``GET /jobs``: its jobs and the total count the server reports."""
         params = {"pagination.limit": str(limit), "pagination.offset": str(offset)}
-        answer = await self._call("GET", "/jobs", params=params)
-        total = int((answer.get("pagination") or {}).get("total") or 0)
-        return list(answer.get("data") or []), total
+        return answers.page(await self._call("GET", "/jobs", params=params), where="GET /jobs")
 
     async def patch(self, job_id: str, section: str, body: Any) -> dict[str, Any]:
         """``PATCH /jobs/{id}/{section}``; returns the job as the server now has it."""
         self._remember(body)
-        answer = await self._call("PATCH", f"/jobs/{quote(job_id, safe='')}/{section}", body=body)
-        return dict(answer.get("job") or {})
+        path = f"/jobs/{quote(job_id, safe='')}/{section}"
+        return answers.job(await self._call("PATCH", path, body=body), asked=job_id, where=f"PATCH {path}")
 
     async def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
         self._remember(body)
         answer = await self._call("POST", "/jobs", body=dict(body))
-        return dict(answer.get("job") or {})
+        return answers.job(answer, asked=body.get("jobId") or None, where="POST /jobs")
 
     async def run_job(self, job_id: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         body = {"config": dict(config)} if config else {}
@@ -208,6 +239,14 @@ class Client:
     ) -> dict[str, Any]:
         if self.read_only and method != "GET":
             raise errors.ReadOnlyViolation(f"{method} {path} refused: this client only reads")
+        try:
+            return await self._retrying(lambda: self._send(method, path, body, params))
+        except errors.NotJson as error:
+            hint = HINT_URL if path == "/jobs" else f"{HINT_URL}; {HINT_PREFIX}"
+            raise errors.EndpointError(f"{error.detail}: this is not the API; {HINT_PROXY}; {hint}") from None
+
+    async def _retrying(self, operation: Callable[[], Awaitable[Result]]) -> Result:
+        """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget)."""
         policy = self.config.retry
         hook = retrying.Hook(policy)
         try:
@@ -220,7 +259,7 @@ class Client:
                 wait_jitter=policy.jitter,
             ):
                 with attempt:
-                    return await self._send(method, path, body, params)
+                    return await operation()
         finally:
             self.counters.retries += hook.retries
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
@@ -232,7 +271,7 @@ class Client:
             # The token may have expired under us: exchange the key once more, then trust the answer.
             token = await self._current_token(stale=token)
             response = await self._request(method, path, body, params, token)
-        return self._decode(response)
+        return self._decode(response, path)
 
     async def _request(
         self, method: str, path: str, body: Any, params: Mapping[str, str] | None, token: str
@@ -256,35 +295,46 @@ class Client:
         except httpx.TransportError as error:
             reason = _transport_reason(error, self.secrets)
             log.debug("%s %s failed: %s", method, path, reason)
+            _refuse_unverified(error, reason, f"{method} {self.config.jobs_root + path}")
             raise errors.TransientError(f"{method} {path}: {reason}") from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
         return response
 
-    def _decode(self, response: httpx.Response) -> dict[str, Any]:
-        if response.is_success:
-            try:
-                answer = response.json()
-            except ValueError:
-                raise errors.TransientError(
-                    "the server sent a malformed JSON body", status=response.status_code
-                ) from None
-            if not isinstance(answer, dict):
-                raise errors.TransientError("the server sent a body that is not a JSON object")
-            return answer
-        raise self._error(response)
+    def _decode(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        if not response.is_success:
+            raise self._error(response, path)
+        if not _is_json(response):
+            detail = _what_came_back(response, self.secrets)
+            status = response.status_code
+            raise errors.NotJson("the server answered with a page, not JSON", status=status, detail=detail)
+        try:
+            answer = response.json()
+        except ValueError:
+            raise errors.TransientError("the server sent a malformed JSON body", status=response.status_code) from None
+        if not isinstance(answer, dict):
+            raise errors.TransientError("the server sent a body that is not a JSON object", status=response.status_code)
+        if LONE_SURROGATE.search(response.content):
+            cleaned: dict[str, Any] = _without_lone_surrogates(answer)
+            return cleaned
+        return answer
 
-    def _error(self, response: httpx.Response) -> errors.ApiError:
+    def _error(self, response: httpx.Response, path: str) -> errors.ApiError:
         status = response.status_code
         code, message = _status_of(response)
         message = redaction.scrub(message, self.secrets)
         if status == 429:
             return errors.RateLimited(message, retry_after=retrying.retry_after(response.headers.get("Retry-After")))
         if status in TRANSIENT_STATUSES:
-            return errors.TransientError(message, status=status, code=code)
+            wait = retrying.retry_after(response.headers.get("Retry-After"))
+            return errors.TransientError(message, status=status, code=code, retry_after=wait)
         if status in (401, 403):
             return errors.AuthError(message or "the API refused the credentials", status=status, code=code)
-        if status == 404 or code == GRPC_NOT_FOUND:
-            return errors.NotFound(message, status=status, code=code)
+        if status == 404:
+            if code == GRPC_NOT_FOUND and JOB_PATH.match(path):
+                return errors.NotFound(message, status=status, code=code)
+            # Not the API's "no such job": a wrong prefix or address. Judging jobs by it would plan creates.
+            detail = _what_came_back(response, self.secrets)
+            raise errors.EndpointError(f"{detail}: this path is not served; {HINT_PREFIX}; {HINT_URL}")
         if code == GRPC_FAILED_PRECONDITION:
             return errors.FailedPrecondition(message, status=status, code=code)
         if 400 <= status < 500:
@@ -300,25 +350,76 @@ class Client:
             self.secrets.add(token.value)
             return token.value
 
+    @property
+    def _exchange_url(self) -> str:
+        return self.config.auth_root + "/access_token"
+
     async def _exchange(self) -> tuple[str, float]:
-        """``POST /auth/access_token``: the key for a one-hour token; there is no refresh call."""
+        """``POST /auth/access_token``: the key for a one-hour token; there is no refresh call.
+
+        Only the documented answer is a token: a 404, a page or a body without one is a wrong address, said
+        with the URL; 429 and 5xx are retried like any call.
+        """
         assert self._http is not None
         self.counters.token_exchanges += 1
+        url = self._exchange_url
         body = json.dumps({"apiKey": self.config.api_key.reveal()}).encode()
         try:
-            response = await self._http.post(
-                self.config.auth_root + "/access_token", content=body, headers={"Content-Type": "application/json"}
-            )
+            response = await self._http.post(url, content=body, headers={"Content-Type": "application/json"})
         except httpx.TransportError as error:
-            raise errors.TransientError(f"token exchange: {_transport_reason(error, self.secrets)}") from None
+            reason = _transport_reason(error, self.secrets)
+            _refuse_unverified(error, reason, f"POST {url}")
+            raise errors.TransientError(f"POST {url}: {reason}") from None
         log.debug("POST /access_token -> %s", response.status_code)
-        if response.status_code in (401, 403):
-            raise errors.AuthError("the API key was refused", status=response.status_code)
-        answer = self._decode(response)
-        token = str(answer.get("token") or "")
-        if not token:
-            raise errors.AuthError("the token exchange returned no token", status=response.status_code)
-        return token, float(answer.get("expiresIn") or 3600)
+        status = response.status_code
+        if status in (401, 403):
+            raise errors.AuthError("the API key was refused", status=status)
+        if status in TRANSIENT_STATUSES:
+            raise self._error(response, "/access_token")
+        if not response.is_success:
+            detail = _what_came_back(response, self.secrets)
+            raise errors.EndpointError(f"{detail}: this is not the API's token exchange; {HINT_URL}; {HINT_PROXY}")
+        answer = self._decode(response, "/access_token")
+        try:
+            return answers.token(answer, where=f"POST {url}")
+        except errors.BadAnswer as error:
+            raise errors.EndpointError(f"{error.message}; {HINT_URL}") from None
+
+
+def _is_json(response: httpx.Response) -> bool:
+    """A JSON content type, or none at all (the body then decides); anything else is a page, not the API."""
+    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return not media or media == "application/json" or media.endswith("+json")
+
+
+def _what_came_back(response: httpx.Response, secrets: set[str]) -> str:
+    """``METHOD URL answered STATUS TYPE ("first bytes")``: enough to tell a login page from a wrong path."""
+    request = response.request
+    url = str(request.url.copy_with(query=None))
+    kind = response.headers.get("content-type", "").split(";", 1)[0].strip() or "no content type"
+    text = " ".join(response.content[: SHOWN_BODY * 4].decode("utf-8", "replace").split())
+    shown = redaction.scrub(text, secrets, SHOWN_BODY)
+    quoted = f' ("{shown}")' if shown else ""
+    return f"{request.method} {url} answered {response.status_code} {kind}{quoted}"
+
+
+def _refuse_unverified(error: httpx.TransportError, reason: str, what: str) -> None:
+    """A certificate that does not verify is no passing fault: retrying cannot fix it, so the run ends."""
+    if reason.startswith("TLS verification failed"):
+        raise errors.EndpointError(
+            f"{what}: {reason}; the server's certificate is not trusted for this address: {HINT_URL}"
+        ) from None
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``"\\ud800"`` decodes to a string no terminal or file can encode: each lone half becomes U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(key): _without_lone_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    return value
 
 
 def _transport_reason(error: httpx.TransportError, secrets: set[str]) -> str:
@@ -335,8 +436,13 @@ def _status_of(response: httpx.Response) -> tuple[int | None, str]:
         body = response.json()
     except ValueError:
         return None, response.reason_phrase or f"HTTP {response.status_code}"
-    if isinstance(body, dict):
-        code = body.get("code")
-        message = body.get("message") or (body.get("error") or {}).get("message") or ""
-        return (code if isinstance(code, int) else None), str(message)
-    return None, f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return None, f"HTTP {response.status_code}"
+    code = body.get("code")
+    message = body.get("message")
+    nested = body.get("error")
+    if not isinstance(message, str) and isinstance(nested, dict):
+        message = nested.get("message")
+    if not isinstance(message, str):
+        message = response.reason_phrase or ""
+    return (code if isinstance(code, int) and not isinstance(code, bool) else None), message

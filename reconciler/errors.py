@@ -6,15 +6,18 @@ without a traceback (unless ``--debug``)::
     ReconcilerError
     ├── ManifestErrors          every problem found in the manifests, each with file:line:column
     ├── ConfigError             settings the run cannot start with (no API key, a bad URL, an unset variable)
+    │   └── EndpointError       the address does not answer as the API does: it ends the run, judges no job
     ├── PlanFileError           a plan file that cannot be read or was written by another format version
     └── ApiError                the API answered with an error, or could not be reached
         ├── AuthError           401/403: the key was refused
-        ├── NotFound            404 (gRPC code 5)
+        ├── NotFound            404 with an rpcStatus of gRPC code 5, on a job's path: the job does not exist
+        ├── BadAnswer           a 2xx whose body breaks the contract (another job, a number as text): not retried
         ├── FailedPrecondition  400 with gRPC code 9: the job is not a draft any more
         ├── BadRequest          any other 4xx: the request itself is wrong, never retried
         ├── ReadOnlyViolation   a write attempted through a read-only client (a bug, never the user's fault)
-        └── TransientError      worth retrying: 429, 5xx, connection and read failures, malformed bodies
-            └── RateLimited     429, with the server's Retry-After when it sent one
+        └── TransientError      worth retrying: 429, 5xx, connection and read failures, malformed JSON
+            ├── RateLimited     429, with the server's Retry-After when it sent one
+            └── NotJson         a 2xx that is not JSON at all (a login page): retried once, then an EndpointError
 
 Messages never carry a secret: API messages are scrubbed and truncated before they reach an error.
 """
@@ -64,6 +67,16 @@ class ConfigError(ReconcilerError):
     """The run cannot start: a missing key, a refused URL, an unset environment variable."""
 
 
+class EndpointError(ConfigError):
+    """The address answers, but not as the ByteNite API does: a 404 that is not the API's own, an HTML page, a
+    token exchange without a token, a certificate that does not verify.
+
+    It is not an :class:`ApiError` on purpose: the per-job handlers catch those, and a job judged by such an
+    answer would look missing, so a plan would propose creating every job. It ends the run instead, with the
+    URL that was called and what to check.
+    """
+
+
 class PlanFileError(ReconcilerError):
     """A plan file that is unreadable, of another format version, or not a plan at all."""
 
@@ -84,7 +97,15 @@ class AuthError(ApiError):
 
 
 class NotFound(ApiError):
-    """The job does not exist."""
+    """The job does not exist: the API said so, with its own rpcStatus (gRPC code 5) on the job's path."""
+
+
+class BadAnswer(ApiError):
+    """A success whose body breaks the contract: another job than the one asked for, no job, a number as text.
+
+    Retrying cannot help (the server meant it), and trusting it could write to the wrong job, so the call fails
+    and the report says why.
+    """
 
 
 class FailedPrecondition(ApiError):
@@ -100,12 +121,32 @@ class ReadOnlyViolation(ApiError):
 
 
 class TransientError(ApiError):
-    """A failure worth retrying: the request may not have reached the server, or the server was busy."""
+    """A failure worth retrying: the request may not have reached the server, or the server was busy.
+
+    ``retry_after`` is the wait the server named (``Retry-After`` on a 429 or a 503), if it named one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
 
 
 class RateLimited(TransientError):
     """429: the server asked us to slow down, maybe with a ``Retry-After``."""
 
     def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = 429) -> None:
-        super().__init__(message, status=status, code=8)
-        self.retry_after = retry_after
+        super().__init__(message, status=status, code=8, retry_after=retry_after)
+
+
+class NotJson(TransientError):
+    """A 2xx whose content type is not JSON: a proxy's login page, a web server where the API should be.
+
+    One retry covers a proxy that was briefly in the way; a second such answer becomes an
+    :class:`EndpointError` carrying ``detail`` (what came back, scrubbed).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, detail: str = "") -> None:
+        super().__init__(message, status=status)
+        self.detail = detail

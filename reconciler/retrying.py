@@ -33,8 +33,9 @@ def retry_after(header: str | None, *, now: Callable[[], float] = time.time) -> 
 class Hook:
     """A stamina backoff hook: ``False`` means fail now, ``True`` the computed backoff, a float the server's.
 
-    A ``Retry-After`` is honoured as given, unless it would outlast the run's retry budget: then waiting is
-    pointless and the call fails, reported with the server's reason.
+    A ``Retry-After`` (on a 429 or a 503) is honoured as given, unless it would outlast the run's retry budget:
+    then waiting is pointless and the call fails, reported with the server's reason. A 2xx that is not JSON is
+    tried once more only: a proxy briefly in the way recovers, a login page in front of the API does not.
     """
 
     def __init__(self, policy: settings.Retry, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -42,11 +43,16 @@ class Hook:
         self.clock = clock
         self.started = clock()
         self.retries = 0
+        self._not_json = 0
 
     def __call__(self, error: Exception) -> bool | float:
         if not isinstance(error, errors.TransientError):
             return False
-        if isinstance(error, errors.RateLimited) and error.retry_after is not None:
+        if isinstance(error, errors.NotJson):
+            self._not_json += 1
+            if self._not_json > 1:
+                return False
+        if error.retry_after is not None:
             remaining = self.policy.budget - (self.clock() - self.started)
             if error.retry_after > remaining:
                 return False

@@ -1,8 +1,10 @@
 """The emulator assembled: its parts, the Starlette app and the gateway in front of the API routes.
 
 Routes: ``/v1/auth`` (token exchange), ``/v1/customer`` (jobs; also mounted at ``/v1/computing``, the root
-ByteNite announced moving to) and ``/_emulator`` (test control, see ``control``). Unknown paths and
-methods answer rpcStatus JSON too (404 code 5; 405 code 12 with ``Allow``), as the gateway does.
+ByteNite announced moving to) and ``/_emulator`` (test control, see ``control``). A path no route serves
+answers a plain-text 404, as the web server in front of the gateway does, so that a client can tell a wrong
+address from the API's own "no such job" (an rpcStatus 404 of code 5, from the job routes). A known path
+with a method it does not take answers rpcStatus 405 code 12 with ``Allow``, as the gateway does.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 
 from reconciler.emulator import persistence
@@ -33,6 +35,7 @@ from reconciler.emulator.tokens import Tokens
 logger = logging.getLogger("reconciler.emulator")
 
 JOBS_ROOTS = ("/v1/customer", "/v1/computing")
+UNSERVED = "404 page not found\n"
 
 
 @dataclass
@@ -86,8 +89,11 @@ def build(config: EmulatorConfig, base_url: str) -> Emulator:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    # Routing errors in the gateway's shape: 404 NOT_FOUND (5), 405 UNIMPLEMENTED (12) keeping `Allow`.
+    # An unserved path: plain text, never the rpcStatus of code 5 that means "no such job". A wrong method on a
+    # served path: the gateway's 405 UNIMPLEMENTED (12), keeping `Allow`.
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return PlainTextResponse(UNSERVED, status_code=404)
     code = {404: 5, 405: 12}.get(exc.status_code, 2)
     return error(exc.status_code, code, exc.detail, headers=dict(exc.headers or {}))
 

@@ -102,8 +102,13 @@ def test_non_integer_pagination_is_400(api: httpx.Client, query: str) -> None:
     assert_rpc_error(api.get(f"/jobs?{query}"), 400, 3)
 
 
-def test_unknown_routes_and_methods_answer_rpc_status(api: httpx.Client) -> None:
-    assert_rpc_error(api.get("/nothing-here"), 404, 5)
+def test_an_unserved_path_is_a_plain_404_and_a_wrong_method_an_rpc_status(api: httpx.Client) -> None:
+    """A client tells a wrong address from a missing job by this: only the job routes say rpcStatus code 5."""
+    unserved = api.get("/nothing-here")
+    assert unserved.status_code == 404
+    assert unserved.headers["content-type"].startswith("text/plain")
+    assert unserved.text == "404 page not found\n"
+    assert_rpc_error(api.get("/jobs/no-such-job"), 404, 5)
     response = api.put("/jobs")
     assert_rpc_error(response, 405, 12)
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}

@@ -51,6 +51,19 @@ def test_a_retry_after_is_honoured_as_given() -> None:
     assert hook.retries == 2
 
 
+def test_a_retry_after_on_a_503_is_honoured_too() -> None:
+    hook, _ = _hook()
+    assert hook(errors.TransientError("unavailable", status=503, retry_after=4.0)) == 4.0
+    assert hook.retries == 1
+
+
+def test_a_success_that_is_not_json_is_tried_once_more_only() -> None:
+    hook, _ = _hook()
+    assert hook(errors.NotJson("a login page", status=200)) is True
+    assert hook(errors.NotJson("a login page", status=200)) is False
+    assert hook.retries == 1
+
+
 def test_a_retry_after_past_the_budget_fails_the_call_now() -> None:
     hook, clock = _hook(budget=10.0)
     assert hook(errors.RateLimited("slow down", retry_after=9.0)) == 9.0

@@ -170,6 +170,8 @@ class Client:
         """
         try:
             await self._retrying(self._current_token)
+        except errors.NotJson as error:
+            raise errors.EndpointError(f"{error.detail}: this is not the API; {HINT_PROXY}; {HINT_URL}") from None
         except errors.TransientError as error:
             if error.status is not None:
                 raise  # the API answered, busy: the address is right, and the error says what it said

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,9 @@ logger = logging.getLogger("reconciler.emulator")
 
 JOBS_ROOTS = ("/v1/customer", "/v1/computing")
 UNSERVED = "404 page not found\n"
+DOCUMENTED_JOB_PATH = re.compile(
+    r"^/v1/(customer|computing)/jobs/[^/]*(/(jobname|datasource|params|configs|run|abort))?$", re.S
+)
 
 
 @dataclass
@@ -93,6 +97,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     # served path: the gateway's 405 UNIMPLEMENTED (12), keeping `Allow`.
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
+        raw = request.scope.get("raw_path")  # still percent-encoded: an id holding "%2F" stays one segment
+        if DOCUMENTED_JOB_PATH.match(raw.decode("latin-1") if raw else request.url.path):
+            # A documented operation whose id the router could not take (a newline, say): no such job.
+            return error(404, 5, "job not found")
         return PlainTextResponse(UNSERVED, status_code=404)
     code = {404: 5, 405: 12}.get(exc.status_code, 2)
     return error(exc.status_code, code, exc.detail, headers=dict(exc.headers or {}))

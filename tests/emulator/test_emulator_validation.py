@@ -112,3 +112,9 @@ def test_an_unserved_path_is_a_plain_404_and_a_wrong_method_an_rpc_status(api: h
     response = api.put("/jobs")
     assert_rpc_error(response, 405, 12)
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+@pytest.mark.parametrize("job_id", ["a%2Fb", "line%0Abreak"])
+def test_a_job_id_the_router_cannot_take_is_still_no_such_job(api: httpx.Client, job_id: str) -> None:
+    """A documented operation answers as documented (rpcStatus) even for an id no route can match."""
+    assert_rpc_error(api.get(f"/jobs/{job_id}/datasource"), 404, 5)

@@ -14,9 +14,12 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -226,3 +229,73 @@ def run_subprocess(
         files=written(before, root),
         seconds=seconds,
     )
+
+
+# A scripted server on loopback ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a scripted server answers: a status, a body, and its content type."""
+
+    status: int
+    body: bytes | str | Any = b""
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> bytes:
+        if isinstance(self.body, bytes):
+            return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
+        return json.dumps(self.body).encode()
+
+
+Script = Callable[[str, str, bytes], Reply]
+
+
+def token_then(script: Script) -> Script:
+    """A script that hands out a token for any key, and leaves every other request to ``script``."""
+
+    def answer(method: str, path: str, body: bytes) -> Reply:
+        if method == "POST" and path.endswith("/auth/access_token"):
+            return Reply(200, {"token": "scripted-token", "expiresIn": "3600"})
+        return script(method, path, body)
+
+    return answer
+
+
+@contextmanager
+def scripted_server(script: Script) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """A small hostile server on 127.0.0.1 that answers each request as ``script`` says; yields its ``/v1`` URL and
+    the ``(method, path)`` of every request it received. Stopped when the block ends."""
+    seen: list[tuple[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append((self.command, self.path))
+            reply = script(self.command, self.path, body)
+            data = reply.encoded()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the test reads the CLI's output, not the server's."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -5,15 +5,12 @@ JSON output stays exact: the encoder escapes what it must, and the value round-t
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.security.helpers import Control, Outcome, Runner
+from tests.security.helpers import Control, Outcome, Reply, Runner, scripted_server, token_then
 
 FORGED = "\x1b[2K\r\u2713 job hostile PATCH jobname: done"
 HOSTILE = f"evil{FORGED}\n\u2713 job other: done \u202eenod\x9b2K\x1b]0;title\x07\x07\x00"
@@ -77,39 +74,15 @@ def test_json_output_keeps_the_server_text_exact(jobs: Path, invoke: Runner) -> 
     assert change["before"] == HOSTILE
 
 
-class _Hostile(BaseHTTPRequestHandler):
-    """A token for any key; every job read answers 400 with a message that tries to forge a report line."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._answer(200, {"token": "hostile-token", "expiresIn": 3600})
-
-    def do_GET(self) -> None:
-        self._answer(400, {"code": 3, "message": HOSTILE})
-
-    def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads the CLI's output, not the server's."""
+def _forging(method: str, path: str, body: bytes) -> Reply:
+    """Every job read answers 400 with a message that tries to forge a report line."""
+    return Reply(400, json.dumps({"code": 3, "message": HOSTILE}, ensure_ascii=False))
 
 
 @pytest.fixture
 def hostile_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with scripted_server(token_then(_forging)) as (url, _):
+        yield url
 
 
 @pytest.mark.parametrize("output", ["text", "markdown"])

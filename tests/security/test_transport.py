@@ -326,6 +326,29 @@ def test_an_unverifiable_server_gets_no_request(
         assert server.refused_handshakes >= 1
 
 
+def test_a_certificate_that_does_not_verify_is_not_retried(
+    certificates: dict[str, tuple[Path, Path]],
+    manifests: Path,
+    invoke: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Retrying cannot make a certificate trusted: one handshake, then one line naming the URL."""
+    cert, key = certificates["loopback"]
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    client.tls_context.cache_clear()
+    request.addfinalizer(client.tls_context.cache_clear)
+    with TlsServer(cert, key).running() as server:
+        url = f"https://127.0.0.1:{server.port}/v1"
+        outcome = invoke("plan", str(manifests), env={"BYTENITE_API_URL": url, "BYTENITE_RETRY_ATTEMPTS": "8"})
+
+    assert outcome.exit_code == 1, outcome.describe()
+    assert server.refused_handshakes == 1
+    (line,) = outcome.stderr.strip().splitlines()
+    assert line.startswith(f"error: POST {url}/auth/access_token: TLS verification failed"), line
+
+
 # plan only reads ----------------------------------------------------------------------------------------------------
 
 
@@ -450,4 +473,5 @@ def test_a_read_only_client_refuses_writes_before_the_network(call: str, args: t
 
     with pytest.raises(errors.ReadOnlyViolation):
         asyncio.run(attempt())
-    assert sent == []  # refused before even the token exchange
+    # Only the first contact, made when the client opened: the write was refused before the network.
+    assert [(request.method, request.url.path) for request in sent] == [("POST", "/v1/auth/access_token")]

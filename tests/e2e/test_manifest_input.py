@@ -128,7 +128,7 @@ def test_a_key_and_a_generation_id_of_another_key_never_meet(emulator: Control, 
     "description",
     [
         # Two marker lines: which claim is true cannot be told, so neither is believed.
-        "managed-by: reconciler; key=keep/a; generation=0\nmanaged-by: reconciler; key=forged; generation=0",
+        "managed-by: reconciler; key=forged; generation=0\nmanaged-by: reconciler; key=keep/a; generation=0",
         "managed-by: reconciler; key=forged;x; generation=0",  # outside the key alphabet
         "managed-by: reconciler; key=forged; generation=0; extra",
         "managed-by: reconciler; key=forged; generation=00",

@@ -195,21 +195,21 @@ def _load_files(files: Sequence[Path], max_bytes: int) -> list[tuple[list[Docume
     chunks = [files[start : start + size] for start in range(0, len(files), size)]
     log.debug("loading %d files in %d processes", len(files), len(chunks))
     context = multiprocessing.get_context("fork")
-    global _current  # noqa: PLW0603 - inherited by the forked workers, which write to it
-    _current = context.Array("l", [-1] * len(chunks), lock=False)
+    current = context.Array("l", [-1] * len(chunks), lock=False)
+    _current[:] = [current]  # inherited by the forked workers, which write to it
     try:
         with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
             return list(pool.map(_load_chunk, chunks, [max_bytes] * len(chunks), range(len(chunks))))
     except concurrent.futures.process.BrokenProcessPool:
         # A worker died (the C parser can crash on a file no check foresaw): name the files being parsed then.
-        busy = [chunks[slot][index] for slot, index in enumerate(_current) if index >= 0]
+        busy = [chunks[slot][index] for slot, index in enumerate(current) if index >= 0]
         return [([], [_problem(str(path), _CRASHED) for path in _crashers(busy, max_bytes, context)])]
     finally:
-        _current = None
+        _current.clear()
 
 
 _CRASHED: Final = "the YAML parser crashed on this file: refused"
-_current: Any = None  # in a worker, which file of its chunk it is parsing, for the parent to name on a crash
+_current: list[Any] = []  # in a worker, which file of its chunk it is parsing, for the parent to name on a crash
 
 
 def _crashers(busy: Sequence[Path], max_bytes: int, context: Any) -> list[Path]:
@@ -230,14 +230,14 @@ def _load_chunk(
     documents: list[Document] = []
     problems: list[errors.ManifestProblem] = []
     for index, path in enumerate(files):
-        if slot is not None and _current is not None:
-            _current[slot] = index
+        if slot is not None and _current:
+            _current[0][slot] = index
         try:
             documents.extend(_load_file(path, max_bytes))
         except errors.ManifestErrors as error:
             problems.extend(error.problems)
-    if slot is not None and _current is not None:
-        _current[slot] = -1
+    if slot is not None and _current:
+        _current[0][slot] = -1
     return documents, problems
 
 

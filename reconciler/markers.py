@@ -16,7 +16,9 @@ from reconciler import manifests
 
 PREFIX: Final = "managed-by: reconciler"
 # The whole line, with the name in the alphabets keys and ids are held to (manifests.KEY_PATTERN, JOB_ID_PATTERN).
-_LINE: Final = re.compile(r"managed-by: reconciler; (key|id)=([A-Za-z0-9][A-Za-z0-9_.:/-]*); generation=(0|[1-9]\d{0,8})")
+_LINE: Final = re.compile(
+    r"managed-by: reconciler; (key|id)=([A-Za-z0-9][A-Za-z0-9_.:/-]*); generation=(0|[1-9]\d{0,8})"
+)
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,7 @@ def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
         description = spec.get("description")
         if isinstance(description, str) and "${env:" in description:
             yield ("spec", "description"), "description is written once, at creation: it cannot be a reference"
-        if isinstance(description, str) and any(
-            line.startswith("managed-by:") for line in description.splitlines()
-        ):
+        if isinstance(description, str) and any(line.startswith("managed-by:") for line in description.splitlines()):
             yield ("spec", "description"), "a line starting 'managed-by:' is the tool's ownership marker: reword it"
 
 

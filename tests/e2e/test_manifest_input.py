@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e import generated
-from tests.e2e.conftest import Control
+from tests.e2e.conftest import ROOT, Control
 from tests.e2e.test_parallel_loading import _validate
 
 
@@ -174,3 +176,28 @@ def test_a_crashing_file_among_many_is_named_in_the_parallel_path(tmp_path: Path
     assert "BrokenProcessPool" not in outcome.stderr  # --debug shows the (expected) ManifestErrors traceback
     assert f"error: {deep}:" in outcome.stderr
     assert "nested more than 64 levels deep: refused" in outcome.stderr
+
+
+# The CLI with the depth pre-scan switched off: the C composer then really crashes in a forked worker.
+UNGUARDED = (
+    "import sys; from reconciler import loading; loading._may_be_hostile = lambda text: False; "
+    "from reconciler.cli import main; sys.argv[0] = 'reconciler'; main()"
+)
+
+
+def test_a_worker_that_crashes_is_a_problem_naming_the_file(tmp_path: Path) -> None:
+    """A crash no check foresaw (here the segfault the pre-scan now prevents) is an error at the file that
+    crashes, and the run fails before any request: not a BrokenProcessPool traceback."""
+    folder = tmp_path / "jobs"
+    generated.write_manifests(folder, 300)
+    deep = folder / "job-00150.yaml"
+    deep.write_text(deep.read_text() + "extra:\n  " + "- " * 50_000 + "x\n")
+
+    outcome = subprocess.run(
+        [sys.executable, "-c", UNGUARDED, "validate", str(folder)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert outcome.returncode == 1, outcome.stderr[-2000:]
+    assert "Traceback" not in outcome.stderr
+    assert outcome.stderr.startswith(f"error: {deep}:1:1: the YAML parser crashed on this file: refused\n")

@@ -201,3 +201,24 @@ def test_a_worker_that_crashes_is_a_problem_naming_the_file(tmp_path: Path) -> N
     assert outcome.returncode == 1, outcome.stderr[-2000:]
     assert "Traceback" not in outcome.stderr
     assert outcome.stderr.startswith(f"error: {deep}:1:1: the YAML parser crashed on this file: refused\n")
+
+
+def test_a_job_a_manifest_names_by_id_is_never_pruned_whatever_its_marker(
+    emulator: Control, run: Any, tmp_path: Path
+) -> None:
+    """The migration for a key outside the alphabet: the manifest names the job by its id instead. The job's
+    marker still claims the old key, which no manifest holds; prune must not take it for an orphan."""
+    marker = "managed-by: reconciler; key=old/key; generation=0"
+    emulator.seed([{"id": "kept-by-id", "templateId": "t", "name": "kept-by-id", "description": marker}])
+    path = tmp_path / "jobs" / "job.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {id: kept-by-id}\n"
+        "spec: {templateId: t, name: kept-by-id}\n"
+    )
+
+    outcome = run("apply", str(path.parent), "--prune", "--auto-approve")
+
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "prune job" not in outcome.stdout
+    assert _keys(emulator) == ["kept-by-id"]

@@ -26,6 +26,10 @@ DEFAULT_MAX_BYTES: Final = 1024 * 1024
 # An alias expands to a shared object; a "billion laughs" file stays small in memory but would explode in
 # every walk over it (validation, diffing, JSON). Bound the size of the expanded tree instead of banning aliases.
 MAX_EXPANDED_NODES: Final = 100_000
+# Values alone are not the size: one 400 KB string aliased 90,000 times is few values and 36 GB of text that
+# validation scans and a plan serialises. Characters of keys and strings count too, expanded at every alias.
+MAX_EXPANDED_CHARS: Final = 8 * DEFAULT_MAX_BYTES
+# Upper-case extensions (``JOB.YAML``) are manifests too: a file skipped silently would look deleted to --prune.
 SUFFIXES: Final = (".yaml", ".yml")
 
 
@@ -104,27 +108,36 @@ def find_files(paths: Sequence[str]) -> tuple[list[Path], list[errors.ManifestPr
 
 def _walk(root: Path, problems: list[errors.ManifestProblem]) -> Iterator[Path]:
     """Manifests under ``root``, as ``os.walk`` would visit them (a folder's files, then its folders, sorted;
-    hidden folders and links to folders skipped). Directory entries answer most questions without a system
-    call, which counts at thousands of files."""
+    hidden folders such as ``.git`` skipped). Directory entries answer most questions without a system call,
+    which counts at thousands of files.
+
+    Whatever the walk cannot read or will not follow is a problem at its path, never a silent skip: a manifest
+    left out looks deleted, and ``--prune`` would delete its job. A link to a folder is refused (following it
+    could leave the folder the user named, or loop), and ``JOB.YAML`` is read like ``job.yaml``.
+    """
     yield from _visit(root, root, root.resolve(), problems)
 
 
 def _visit(folder: Path, root: Path, real_root: Path, problems: list[errors.ManifestProblem]) -> Iterator[Path]:
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
-    except OSError:
+    except OSError as error:
+        problems.append(_problem(str(folder), f"cannot read folder: {error.strerror}"))
         return
     folders = []
     for entry in entries:
         try:
             is_folder = entry.is_dir()
-        except OSError:
-            is_folder = False
+        except OSError as error:
+            problems.append(_problem(entry.path, f"cannot read: {error.strerror}"))
+            continue
         if is_folder:
-            if not entry.is_symlink() and not entry.name.startswith("."):
+            if entry.is_symlink():
+                problems.append(_problem(entry.path, "symlink to a folder: refused (name the folder itself)"))
+            elif not entry.name.startswith("."):
                 folders.append(Path(entry.path))
             continue
-        if not entry.name.endswith(SUFFIXES):
+        if not entry.name.lower().endswith(SUFFIXES):
             continue
         path = Path(entry.path)
         plain = not entry.is_symlink() and entry.is_file(follow_symlinks=False)
@@ -182,18 +195,49 @@ def _load_files(files: Sequence[Path], max_bytes: int) -> list[tuple[list[Docume
     chunks = [files[start : start + size] for start in range(0, len(files), size)]
     log.debug("loading %d files in %d processes", len(files), len(chunks))
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        return list(pool.map(_load_chunk, chunks, [max_bytes] * len(chunks)))
+    current = context.Array("l", [-1] * len(chunks), lock=False)
+    _current[:] = [current]  # inherited by the forked workers, which write to it
+    try:
+        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
+            return list(pool.map(_load_chunk, chunks, [max_bytes] * len(chunks), range(len(chunks))))
+    except concurrent.futures.process.BrokenProcessPool:
+        # A worker died (the C parser can crash on a file no check foresaw): name the files being parsed then.
+        busy = [chunks[slot][index] for slot, index in enumerate(current) if index >= 0]
+        return [([], [_problem(str(path), _CRASHED) for path in _crashers(busy, max_bytes, context)])]
+    finally:
+        _current.clear()
 
 
-def _load_chunk(files: Sequence[Path], max_bytes: int) -> tuple[list[Document], list[errors.ManifestProblem]]:
+_CRASHED: Final = "the YAML parser crashed on this file: refused"
+_current: list[Any] = []  # in a worker, which file of its chunk it is parsing, for the parent to name on a crash
+
+
+def _crashers(busy: Sequence[Path], max_bytes: int, context: Any) -> list[Path]:
+    """Which of the files the workers were parsing when one died crashes a parser alone (all of them if none)."""
+    crashed = []
+    for path in busy:
+        process = context.Process(target=_load_chunk, args=([path], max_bytes))
+        process.start()
+        process.join()
+        if process.exitcode != 0:
+            crashed.append(path)
+    return crashed or list(busy)
+
+
+def _load_chunk(
+    files: Sequence[Path], max_bytes: int, slot: int | None = None
+) -> tuple[list[Document], list[errors.ManifestProblem]]:
     documents: list[Document] = []
     problems: list[errors.ManifestProblem] = []
-    for path in files:
+    for index, path in enumerate(files):
+        if slot is not None and _current:
+            _current[0][slot] = index
         try:
             documents.extend(_load_file(path, max_bytes))
         except errors.ManifestErrors as error:
             problems.extend(error.problems)
+    if slot is not None and _current:
+        _current[0][slot] = -1
     return documents, problems
 
 
@@ -305,11 +349,17 @@ MAX_DOCUMENTS: Final = 1000  # a file of jobs, not a dump: past this, every docu
 MAX_DIGITS: Final = 40
 
 
+# Block collections nest on one line too: ``- - - x`` (and ``? ? x``) opens a level per indicator, with no
+# indentation and no bracket to count. 50,000 of them overflow the C composer's stack (a segfault, no message).
+_COMPACT_NESTING: Final = re.compile(rf"(?:[-?][ \t]+){{{MAX_DEPTH // 2}}}")
+
+
 def _may_be_hostile(text: str) -> bool:
     """Cheap signs of deep nesting or a huge number, which the parser handles badly (deep recursion in C)."""
     return (
         text.count("[") + text.count("{") > MAX_DEPTH
         or re.search(r"^ {128}", text, re.MULTILINE) is not None
+        or _COMPACT_NESTING.search(text) is not None
         or re.search(rf"\d{{{MAX_DIGITS},}}", text) is not None
     )
 
@@ -368,29 +418,39 @@ def yaml_problem(name: str, error: Exception, text: str = "") -> errors.Manifest
 
 
 def _check_expansion(name: str, data: Any, line: int) -> None:
-    seen: dict[int, int] = {}
-    if _expanded_size(data, seen, set()) > MAX_EXPANDED_NODES:
+    seen: dict[int, tuple[int, int]] = {}
+    values, chars = _expanded_size(data, seen, set())
+    if values > MAX_EXPANDED_NODES:
         raise _errors(name, f"aliases expand to over {MAX_EXPANDED_NODES} values: refused", line=line)
+    if chars > MAX_EXPANDED_CHARS:
+        raise _errors(name, f"aliases expand to over {MAX_EXPANDED_CHARS} characters of text: refused", line=line)
 
 
-def _expanded_size(value: Any, seen: dict[int, int], active: set[int]) -> int:
+TOO_BIG: Final = (MAX_EXPANDED_NODES + 1, MAX_EXPANDED_CHARS + 1)
+
+
+def _expanded_size(value: Any, seen: dict[int, tuple[int, int]], active: set[int]) -> tuple[int, int]:
+    """The values and the characters (of strings and keys) the tree holds once every alias is expanded."""
     if not isinstance(value, (dict, list)):
-        return 1
+        return 1, len(value) if isinstance(value, (str, bytes)) else 0
     key = id(value)
     if key in active:
-        return MAX_EXPANDED_NODES + 1  # an alias inside itself: a recursive structure
+        return TOO_BIG  # an alias inside itself: a recursive structure
     if key in seen:
         return seen[key]
     active.add(key)
+    total, chars = 1, 0
+    if isinstance(value, dict):
+        chars = sum(len(name) for name in value if isinstance(name, str))
     items: Iterable[Any] = value.values() if isinstance(value, dict) else value
-    total = 1
     for item in items:
-        total += _expanded_size(item, seen, active)
-        if total > MAX_EXPANDED_NODES:
+        values, text = _expanded_size(item, seen, active)
+        total, chars = total + values, chars + text
+        if total > MAX_EXPANDED_NODES or chars > MAX_EXPANDED_CHARS:
             break
     active.discard(key)
-    seen[key] = total
-    return total
+    seen[key] = (total, chars)
+    return total, chars
 
 
 def _problem(name: str, message: str, *, line: int = 1, column: int = 1) -> errors.ManifestProblem:

@@ -22,6 +22,12 @@ KEY_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://reconciler.byteni
 
 REFERENCE: Final = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
 JOB_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+# A key is written into the ownership marker line and hashed into ids: it may not hold what could end that line
+# or forge another (a newline, ``;``, ``=``, spaces), nor ``#``, which generation ids append (``KEY#N``).
+KEY_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$"
+KEY_ALPHABET: Final = (
+    "1 to 200 characters: ASCII letters, digits and . _ - / : (starting with a letter or a digit); no spaces, #, ; or ="
+)
 # Credential fields, by the names the API and older jobs use: their values are masked in every output and a
 # literal value in a manifest is refused, since manifests live in git.
 CREDENTIAL_KEYS: Final = frozenset(
@@ -139,7 +145,10 @@ class Spec(Strict):
 
 class Metadata(Strict):
     id: Annotated[str, Field(pattern=JOB_ID_PATTERN)] | None = None
-    key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    key: (
+        Annotated[str, Field(pattern=KEY_PATTERN, description=f"Names the job; its id is derived. {KEY_ALPHABET}")]
+        | None
+    ) = None
     labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

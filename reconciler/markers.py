@@ -15,7 +15,10 @@ from typing import Final
 from reconciler import manifests
 
 PREFIX: Final = "managed-by: reconciler"
-_LINE: Final = re.compile(r"^managed-by: reconciler; (key|id)=(\S+); generation=(\d+)$", re.MULTILINE)
+# The whole line, with the name in the alphabets keys and ids are held to (manifests.KEY_PATTERN, JOB_ID_PATTERN).
+_LINE: Final = re.compile(
+    r"managed-by: reconciler; (key|id)=([A-Za-z0-9][A-Za-z0-9_.:/-]*); generation=(0|[1-9]\d{0,8})"
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,15 @@ def describe(description: str | None, marker: Marker) -> str:
 
 
 def read(description: str) -> Marker | None:
-    match = _LINE.search(description or "")
+    """The job's marker, or None when it has none that is certain: not ours, so never pruned.
+
+    Strict on purpose: a description with two marker lines (one forged through a key or the manifest's own text)
+    or a malformed one is not read as either claim, since a wrong claim makes a job look orphaned.
+    """
+    lines = [line for line in (description or "").splitlines() if line.startswith("managed-by:")]
+    if len(lines) != 1:
+        return None
+    match = _LINE.fullmatch(lines[0])
     if match is None:
         return None
     return Marker(match.group(1), match.group(2), int(match.group(3)))

@@ -166,12 +166,17 @@ async def plan(
 def _orphans(
     listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], *, prune: bool
 ) -> list[tuple[plans.JobPlan, states.Job]]:
-    """Marked drafts that no manifest claims; never a started job, never an unmarked one."""
+    """Marked drafts that no manifest claims; never a started job, never an unmarked one, never one a manifest
+    names by its id (whatever its marker says: a key moved to ``metadata.id`` still manages its job)."""
+    identities = list(identities)
     claimed = {identity.claim for identity in identities}
+    managed = {identity.base_id for identity in identities}
     found = []
     for raw in listing:
         marker = markers.read(str(raw.get("description") or ""))
         if marker is None or marker.claim in claimed or raw.get("state", states.DRAFT) != states.DRAFT:
+            continue
+        if str(raw.get("id")) in managed:
             continue
         job = states.from_api(raw)
         found.append((plans.orphan(job, marker, prune=prune), job))

@@ -135,6 +135,8 @@ def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
         description = spec.get("description")
         if isinstance(description, str) and "${env:" in description:
             yield ("spec", "description"), "description is written once, at creation: it cannot be a reference"
+        if isinstance(description, str) and any(line.startswith("managed-by:") for line in description.splitlines()):
+            yield ("spec", "description"), "a line starting 'managed-by:' is the tool's ownership marker: reword it"
 
 
 def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Loc, str]]:
@@ -168,12 +170,19 @@ def _check_scalar(value: Any, loc: Loc, *, credential: str | None, struct: bool)
 
 
 def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:
+    """Two manifests for one job would fight over it forever: each is reported, naming the other's position."""
     first: dict[str, Entry] = {}
     for entry in entries:
         seen = first.setdefault(entry.job_id, entry)
         if seen is not entry:
-            loc: Loc = ("metadata", "id" if entry.manifest.metadata.id else "key")
-            yield _at(entry.document, loc, f"job {entry.job_id} is already managed by {seen.source}")
+            here, there = _identity_at(entry), _identity_at(seen)
+            yield errors.ManifestProblem(here.position, f"job {entry.job_id} is already managed by {there.position}")
+            yield errors.ManifestProblem(there.position, f"job {entry.job_id} is also managed by {here.position}")
+
+
+def _identity_at(entry: Entry) -> errors.ManifestProblem:
+    loc: Loc = ("metadata", "id" if entry.manifest.metadata.id else "key")
+    return _at(entry.document, loc, "")
 
 
 def _unique(problems: list[errors.ManifestProblem]) -> list[errors.ManifestProblem]:

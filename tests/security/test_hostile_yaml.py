@@ -48,6 +48,18 @@ def _generated(name: str, folder: Path) -> Path:
         path = folder / "deeper-nesting.yaml"
         path.write_text(head + "spec:\n  params:\n    app:\n      deep: " + "[" * 100_000 + "]" * 100_000 + "\n")
         return path
+    if name == "compact-nesting":
+        path = folder / "compact-nesting.yaml"
+        path.write_text(head + "spec:\n  params:\n    app:\n      deep:\n        " + "- " * 50_000 + "x\n")
+        return path
+    if name == "alias-text-bomb":
+        path = folder / "alias-text-bomb.yaml"
+        copies = ", ".join(["*text"] * 90_000)
+        path.write_text(
+            head + f"spec:\n  params:\n    app:\n      text: &text {'x' * 400_000}\n      copies: [{copies}]\n"
+        )
+        assert path.stat().st_size < 1024 * 1024
+        return path
     if name == "symlink-outside":
         outside = folder.parent / "outside"
         outside.mkdir()
@@ -119,6 +131,8 @@ CASES = [
         "deeper-nesting",
         8,  # generated without the fixtures' comment line
     ),
+    Case("compact-nesting", 9),  # generated without the fixtures' comment line
+    Case("alias-text-bomb", None),
     Case("symlink-outside", None),
     Case(
         "symlink-loop",

@@ -135,10 +135,11 @@ def test_a_descriptor_in_the_wrong_direction_is_named(name: str, message: str) -
     assert problem.position.file == str(FIXTURES / name)
 
 
-def test_a_job_id_managed_twice_is_reported_at_the_second_with_the_first(tmp_path: Path) -> None:
+def test_a_job_id_managed_twice_is_reported_at_both_positions(tmp_path: Path) -> None:
     first, second = FIXTURES / "bad-duplicate-id-first.yaml", FIXTURES / "bad-duplicate-id-second.yaml"
-    assert shown(problems_of(first, second)) == [
-        f"{second}:6:3: job fixture-duplicate-id is already managed by {first}:2"
+    assert sorted(shown(problems_of(first, second))) == [
+        f"{first}:5:3: job fixture-duplicate-id is also managed by {second}:6:3",
+        f"{second}:6:3: job fixture-duplicate-id is already managed by {first}:5:3",
     ]
 
 
@@ -152,7 +153,10 @@ def test_a_key_and_an_id_naming_one_job_are_a_duplicate(tmp_path: Path) -> None:
     derived = str(uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, "https://reconciler.bytenite.io/job-key"), "team/job"))
     by_key = write(tmp_path, "a.yaml", MANIFEST_HEAD.replace("id: job-1", "key: team/job") + "  name: A\n")
     by_id = write(tmp_path, "b.yaml", MANIFEST_HEAD.replace("job-1", derived) + "  name: B\n")
-    assert shown(problems_of(by_key, by_id)) == [f"{by_id}:4:3: job {derived} is already managed by {by_key}:1"]
+    assert sorted(shown(problems_of(by_key, by_id))) == [
+        f"{by_key}:4:3: job {derived} is also managed by {by_id}:4:3",
+        f"{by_id}:4:3: job {derived} is already managed by {by_key}:4:3",
+    ]
 
 
 # --- every problem at once --------------------------------------------------------------------------------
@@ -161,8 +165,8 @@ def test_a_key_and_an_id_naming_one_job_are_a_duplicate(tmp_path: Path) -> None:
 def test_every_problem_of_every_file_is_reported_together() -> None:
     bad_files = sorted(FIXTURES.glob("bad-*.yaml"))
     problems = problems_of(*bad_files)
-    # One problem per file, except the duplicate-id pair: one problem, at the second file.
-    expected = [str(path) for path in bad_files if path.name != "bad-duplicate-id-first.yaml"]
+    # One problem per file; the duplicate-id pair has one at each of its two files.
+    expected = [str(path) for path in bad_files]
     assert sorted(problem.position.file for problem in problems) == expected
     assert problems == sorted(problems, key=lambda p: (p.position.file, p.position.line, p.position.column))
 

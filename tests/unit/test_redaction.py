@@ -33,12 +33,19 @@ def test_credential_fields_are_masked_at_any_depth(key: bytes) -> None:
     assert "AKIA-SECRET" not in repr(masked)
 
 
-@pytest.mark.parametrize("name", ["accessKey", "secretKey", "password", "token", "apiKey", "access_key", "api_key"])
+@pytest.mark.parametrize(
+    "name",
+    # Case and separators do not matter (from "Password" on): a free-form params Struct may spell it any way.
+    [
+        *("accessKey", "secretKey", "password", "token", "apiKey", "access_key", "api_key", "Password", "apikey"),
+        *("APIKEY", "client_secret", "client-secret", "Access_Token", "privateKey"),
+    ],
+)
 def test_each_credential_name_is_masked(key: bytes, name: str) -> None:
     assert isinstance(redaction.mask({name: "v"}, ("params", "app"), (), key)[name], Sensitive)
 
 
-@pytest.mark.parametrize("name", ["secretId", "name", "url", "tokens", "Password", "keys"])
+@pytest.mark.parametrize("name", ["secretId", "name", "url", "tokens", "keys", "token_count"])
 def test_other_names_are_not_masked(key: bytes, name: str) -> None:
     assert redaction.mask({name: "v"}, ("params", "app"), (), key) == {name: "v"}
 
@@ -192,15 +199,23 @@ VALUES = st.recursive(
 PATHS = st.lists(st.one_of(NAMES, st.integers(0, 2)), max_size=3).map(tuple)
 
 
-@given(value=VALUES, path=PATHS, sensitive=st.frozensets(PATHS, max_size=3))
+@given(
+    value=VALUES,
+    path=PATHS,
+    sensitive=st.frozensets(PATHS, max_size=3),
+    secrets=st.frozensets(st.text(max_size=5), max_size=2),
+)
 @settings(max_examples=400)
 def test_the_shortcut_masks_exactly_what_the_full_walk_masks(
-    value: object, path: tuple[str | int, ...], sensitive: frozenset[tuple[str | int, ...]]
+    value: object,
+    path: tuple[str | int, ...],
+    sensitive: frozenset[tuple[str | int, ...]],
+    secrets: frozenset[str],
 ) -> None:
     # mask() returns a value with nothing to mask as it is: the result must equal the full walk's, always.
     key = b"k" * 32
-    masked = redaction.mask(value, path, sensitive, key)
+    masked = redaction.mask(value, path, sensitive, key, secrets)
     if path and redaction.is_sensitive(path[:-1], sensitive):
         assert isinstance(masked, redaction.Sensitive)
     else:
-        assert masked == redaction._mask(value, path, sensitive, key)
+        assert masked == redaction._mask(value, path, sensitive, key, secrets)

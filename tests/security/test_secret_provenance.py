@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from ruamel.yaml import YAML
 
 from reconciler import client
-from tests.security.helpers import API_KEY, Control, Runner, Sentinel
+from tests.security.helpers import ALL_SENTINELS, Control, EchoingTransport, Runner, Sentinel
 
 ITEM = Sentinel("a secret list item", "SENTINEL-ITEM-9f3a")
 HEADER = "apiVersion: reconciler.bytenite.io/v1\nkind: Job\n"
@@ -52,7 +51,7 @@ def _writes(control: Control) -> list[dict[str, Any]]:
 )
 @pytest.mark.parametrize("output", ["text", "json", "markdown", "out"])
 def test_a_secret_in_a_list_is_masked_wherever_the_diff_reports_it(
-    server: list[str], manifest: list[str], output: str, tmp_path: Path, control: Control, invoke: Runner
+    server: list[str], manifest: list[str], output: str, *, tmp_path: Path, control: Control, invoke: Runner
 ) -> None:
     control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"items": server}}}])
     folder = _write(tmp_path / "jobs", f"  name: n\n  params:\n    app:\n      items: {json.dumps(manifest)}\n")
@@ -85,3 +84,105 @@ def test_a_plan_file_masking_a_list_secret_by_value_applies_and_writes_it(
     assert control.job("sec-prov")["params"]["app"]["items"] == ["a", ITEM.value]
     leaks = planned.leaks([ITEM]) + applied.leaks([ITEM])
     assert not leaks, "\n".join(leaks) + "\n" + applied.describe()
+
+
+# 2. API errors quoting the request, in every escaping a JSON encoder may use ---------------------------------------
+
+TEMPLATE = Sentinel("a template id from the environment", "SENTINEL-TEMPLATE-9f3a")
+# Characters that encoders escape differently: HTML-safe encoders (Go's) write <, > and & as \u003c, \u003e, \u0026;
+# some write / as \/; some write hex in upper case; some escape every character.
+HTML = Sentinel("a value with HTML characters", "SENTINEL-HTML-9f3a<b>&amp;</b>")
+CREDENTIAL_LIST = Sentinel("a credential held in a list", "SENTINEL-CRED-LIST-9f3a/é")
+CREDENTIAL_MAP = Sentinel("a credential held in a mapping", "SENTINEL-CRED-MAP-9f3a&é")
+SERVER_LIST = Sentinel("the server's credential held in a list", "SENTINEL-SERVER-LIST-9f3a<é>")
+SERVER_MAP = Sentinel("the server's credential held in a mapping", "SENTINEL-SERVER-MAP-9f3a/x")
+ECHO_ENV = {
+    "SEC_TEMPLATE": TEMPLATE.value,
+    "SEC_HTML": HTML.value,
+    "SEC_LIST": CREDENTIAL_LIST.value,
+    "SEC_MAP": CREDENTIAL_MAP.value,
+}
+
+
+def _every_character(text: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in text)
+
+
+def _go_html_safe(text: str) -> str:
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    return escaped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+ESCAPINGS: dict[str, Callable[[str], str]] = {
+    "python": lambda text: json.dumps(text)[1:-1],
+    "html-safe": _go_html_safe,
+    "escaped-slash": lambda text: json.dumps(text)[1:-1].replace("/", "\\/"),
+    "upper-case-hex": lambda text: re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), json.dumps(text)[1:-1]),
+    "every-character": _every_character,
+    "escaped-twice": lambda text: json.dumps(json.dumps(text)[1:-1])[1:-1],
+}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def _echo_in(escaping: Callable[[str], str]) -> Callable[[httpx.Request, Any], str]:
+    """The server quotes every sentinel the request body holds (the fields it rejects), in its own escaping."""
+
+    def echo(request: httpx.Request, body: Any) -> str:
+        return "rejected [" + "; ".join(escaping(text) for text in _strings(body) if "SENTINEL" in text) + "]"
+
+    return echo
+
+
+@pytest.mark.parametrize("escaping", ESCAPINGS)
+def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
+    escaping: str, tmp_path: Path, control: Control, invoke: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control.seed([
+        {
+            "id": "sec-echo-old",
+            "templateId": "t",
+            "name": "old",
+            # Undeclared by the manifest, so re-sent as the server has them in the params PATCH.
+            "params": {
+                "partitioner": {"auth": {"apiKey": {"primary": SERVER_MAP.value}}},
+                "assembler": {"client_secret": [SERVER_LIST.value]},
+                "app": {"prompt": "old"},
+            },
+        }
+    ])  # fmt: skip
+    folder = _write(
+        tmp_path / "jobs",
+        "  templateId: ${env:SEC_TEMPLATE}\n  name: created\n"
+        "  dataSource:\n    dataSourceDescriptor: url\n"
+        '    params: {url: "${env:SEC_SOURCE_URL}", password: "${env:SEC_PASSWORD}"}\n'
+        "  dataDestination: {dataSourceDescriptor: bucket}\n"
+        '  params:\n    app: {prompt: "${env:SEC_HTML}"}\n',
+        "sec-echo-new",
+    )
+    (folder / "old.yaml").write_text(
+        f"{HEADER}metadata: {{id: sec-echo-old}}\nspec:\n  params:\n    app:\n"
+        '      prompt: "${env:SEC_HTML}"\n'
+        '      auth: {password: ["${env:SEC_LIST}"], token: {primary: "${env:SEC_MAP}"}}\n'
+    )
+    real = client.default_transport
+    echo = _echo_in(ESCAPINGS[escaping])
+    monkeypatch.setattr(client, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echo))
+
+    outcome = invoke("--debug", "apply", str(folder), "--auto-approve", "--format", "json", env=ECHO_ENV)
+
+    assert outcome.exit_code in (1, 4), outcome.describe()
+    messages = re.findall(r"rejected \[[^\]]*\]", outcome.stdout)
+    # Both jobs' writes were refused and quoted their secrets: the create (template, source, prompt) and the params
+    # PATCH (the prompt, the credentials in a list and a mapping, the server's own re-sent in the other engines).
+    assert sorted(message.count("(redacted)") for message in messages) == [4, 5], outcome.describe()
+    assert all(re.fullmatch(r"rejected \[\(redacted\)(; \(redacted\))*\]", text) for text in messages), messages
+    sentinels = [TEMPLATE, HTML, CREDENTIAL_LIST, CREDENTIAL_MAP, SERVER_LIST, SERVER_MAP]
+    leaks = outcome.leaks([*ALL_SENTINELS, *sentinels])
+    assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()

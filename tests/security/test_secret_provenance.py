@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ruamel.yaml import YAML
 
 from reconciler import client
 from tests.security.helpers import ALL_SENTINELS, Control, EchoingTransport, Runner, Sentinel
@@ -186,3 +187,83 @@ def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
     sentinels = [TEMPLATE, HTML, CREDENTIAL_LIST, CREDENTIAL_MAP, SERVER_LIST, SERVER_MAP]
     leaks = outcome.leaks([*ALL_SENTINELS, *sentinels])
     assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
+
+
+# 3. import references every credential, whatever its shape, and writes a manifest it can validate ----------------
+
+IMPORTED = {
+    "list item 0": "SENTINEL-IMPORT-LIST0-9f3a",
+    "list item 1": "SENTINEL-IMPORT-LIST1-9f3a",
+    "mapping value": "SENTINEL-IMPORT-MAP-9f3a",
+    "folded name": "SENTINEL-IMPORT-FOLDED-9f3a",
+    "source url password": "SENTINEL-IMPORT-URL-9f3a",
+    "params url password": "SENTINEL-IMPORT-MIRROR-9f3a",
+}
+REFERENCE = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-)?\}$")
+
+
+def _imported_job() -> dict[str, Any]:
+    return {
+        "id": "sec-import",
+        "templateId": "t",
+        "name": "imported",
+        "dataSource": {
+            "dataSourceDescriptor": "url",
+            "params": {"url": f"https://user:{IMPORTED['source url password']}@example.com/in.txt"},
+        },
+        "dataDestination": {"dataSourceDescriptor": "bucket"},
+        "params": {
+            "app": {
+                "auth": {
+                    "password": [IMPORTED["list item 0"], IMPORTED["list item 1"]],
+                    "apiKey": {"primary": IMPORTED["mapping value"], "spare": ""},
+                },
+                "Client_Secret": IMPORTED["folded name"],
+                "mirror": f"https://bob:{IMPORTED['params url password']}@mirror.example.com/x",
+                "steps": 3,
+            }
+        },
+    }
+
+
+def _variables(written: Any, server: Any, into: dict[str, str]) -> dict[str, str]:
+    """The value each reference of the written manifest stands for: the server's value at the same place."""
+    if isinstance(written, str) and (match := REFERENCE.match(written)):
+        into[match[1]] = server
+    elif isinstance(written, dict) and isinstance(server, dict):
+        for key, item in written.items():
+            _variables(item, server.get(key), into)
+    elif isinstance(written, list) and isinstance(server, list):
+        for item, theirs in zip(written, server, strict=True):
+            _variables(item, theirs, into)
+    return into
+
+
+def test_import_references_credentials_in_lists_mappings_and_urls(
+    tmp_path: Path, control: Control, invoke: Runner
+) -> None:
+    server = _imported_job()
+    control.seed([server])
+    out = tmp_path / "imported"
+
+    imported = invoke("--debug", "import", "sec-import", "--out", str(out))
+
+    assert imported.exit_code == 0, imported.describe()
+    leaks = imported.leaks([Sentinel(name, value) for name, value in IMPORTED.items()])
+    assert not leaks, "\n".join(leaks) + "\n" + imported.describe()
+    (path,) = out.iterdir()
+    spec = YAML(typ="safe").load(path.read_text())["spec"]
+    app = spec["params"]["app"]
+    assert all(REFERENCE.match(item) for item in app["auth"]["password"]), app
+    shown = [app["auth"]["apiKey"]["primary"], app["Client_Secret"], app["mirror"], spec["dataSource"]["params"]["url"]]
+    assert all(REFERENCE.match(value) for value in shown), spec
+    assert app["auth"]["apiKey"]["spare"].endswith(":-}"), app  # an empty credential stays empty, by the opt-in
+    assert app["steps"] == 3
+
+    validated = invoke("validate", str(out))
+    assert validated.exit_code == 0, validated.describe()
+    # With each variable set to the server's value, the written manifest describes the job exactly.
+    variables = _variables(spec, server, {})
+    assert sorted(variables) == sorted(name for name in variables if name in imported.stderr)
+    planned = invoke("plan", str(out), "--detailed-exitcode", env=variables)
+    assert planned.exit_code == 0, planned.describe()

@@ -267,3 +267,68 @@ def test_import_references_credentials_in_lists_mappings_and_urls(
     assert sorted(variables) == sorted(name for name in variables if name in imported.stderr)
     planned = invoke("plan", str(out), "--detailed-exitcode", env=variables)
     assert planned.exit_code == 0, planned.describe()
+
+
+# 4. Credential names in any case or spelling; the tool's own variables out of reach of manifests ------------------
+
+FOLDED = {
+    "Password": "SENTINEL-FOLDED-PASSWORD-9f3a",
+    "apikey": "SENTINEL-FOLDED-APIKEY-9f3a",
+    "client_secret": "SENTINEL-FOLDED-CLIENT-9f3a",
+}
+
+
+def test_literal_credentials_under_any_spelling_are_refused_at_their_position(tmp_path: Path, invoke: Runner) -> None:
+    lines = "".join(f"      {name}: {value}\n" for name, value in FOLDED.items())
+    folder = _write(tmp_path / "jobs", f"  name: n\n  params:\n    app:\n{lines}")
+
+    for command in ("validate", "plan"):
+        outcome = invoke(command, str(folder))
+
+        assert outcome.exit_code == 1, outcome.describe()
+        for line, name in enumerate(FOLDED, start=8):
+            assert f"job.yaml:{line}:7: {name} holds a literal credential" in outcome.stderr, outcome.describe()
+        leaks = outcome.leaks([Sentinel(name, value) for name, value in FOLDED.items()])
+        assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
+
+
+@pytest.mark.parametrize("output", ["text", "json", "markdown", "out"])
+def test_server_credentials_under_any_spelling_are_masked(
+    output: str, tmp_path: Path, control: Control, invoke: Runner
+) -> None:
+    # The server's job holds them in clear (it predates secrets); the manifest changes the unit that holds them.
+    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {**FOLDED, "steps": 1}}}])
+    folder = _write(tmp_path / "jobs", "  name: n\n  params:\n    app: {steps: 2}\n")
+    args = ["--out", str(tmp_path / "plan.json")] if output == "out" else ["--format", output]
+
+    outcome = invoke("--debug", "plan", str(folder), *args, "--drift")
+
+    assert outcome.exit_code == 0, outcome.describe()
+    assert "steps" in outcome.stdout, outcome.describe()
+    leaks = outcome.leaks([Sentinel(name, value) for name, value in FOLDED.items()])
+    assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
+
+
+@pytest.mark.parametrize(
+    ("spec", "position"),
+    [
+        pytest.param("  name: n\n  params:\n    app:\n      prompt: ${env:BYTENITE_API_KEY}\n", "8:7", id="params"),
+        pytest.param("  templateId: ${env:BYTENITE_API_KEY}\n  name: n\n", "5:3", id="templateId"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "plan", "apply"])
+def test_a_manifest_may_not_reference_the_api_key(
+    command: str, spec: str, position: str, *, tmp_path: Path, control: Control, invoke: Runner
+) -> None:
+    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n"}])
+    folder = _write(tmp_path / "jobs", spec)
+    control.clear_log()
+
+    outcome = invoke(command, str(folder), *(["--auto-approve"] if command == "apply" else []))
+
+    assert outcome.exit_code == 1, outcome.describe()
+    refusal = f"job.yaml:{position}: BYTENITE_* variables are this tool's own settings"
+    assert refusal in outcome.stderr, outcome.describe()
+    assert _writes(control) == [], outcome.describe()
+    leaks = outcome.leaks()
+    assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()

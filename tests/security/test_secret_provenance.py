@@ -332,3 +332,70 @@ def test_a_manifest_may_not_reference_the_api_key(
     assert _writes(control) == [], outcome.describe()
     leaks = outcome.leaks()
     assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
+
+
+# 5. An empty variable is not a value, unless the manifest says so -------------------------------------------------
+
+STORED = "SENTINEL-STORED-ACCESS-9f3a"
+AWS_SPEC = (
+    "  name: n\n  dataSource:\n    dataSourceDescriptor: aws\n    params:\n"
+    "      name: in.csv\n      bucketName: b\n      cloudRegion: us-east-1\n"
+    "      accessKey: ${env:AWS_AK}\n      secretKey: ${env:SEC_SECRET_KEY}\n"
+)
+
+
+def _aws_job() -> dict[str, Any]:
+    params = {"name": "in.csv", "bucketName": "b", "cloudRegion": "us-east-1", "accessKey": STORED, "secretKey": "s"}
+    return {
+        "id": "sec-prov",
+        "templateId": "t",
+        "name": "n",
+        "dataSource": {"dataSourceDescriptor": "aws", "params": params},
+    }
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_an_empty_variable_is_refused_and_nothing_is_written(
+    command: str, tmp_path: Path, control: Control, invoke: Runner
+) -> None:
+    # CI systems set a missing secret to "": sending it would wipe the stored credential.
+    control.seed([_aws_job()])
+    folder = _write(tmp_path / "jobs", AWS_SPEC)
+    control.clear_log()
+
+    outcome = invoke(command, str(folder), *(["--auto-approve"] if command == "apply" else []), env={"AWS_AK": ""})
+
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "job.yaml:12:7: environment variable AWS_AK is empty; write ${env:AWS_AK:-}" in outcome.stderr
+    assert _writes(control) == [], outcome.describe()
+    assert control.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
+
+
+def test_an_empty_variable_at_apply_time_refuses_a_plan_file(tmp_path: Path, control: Control, invoke: Runner) -> None:
+    control.seed([_aws_job()])
+    folder = _write(tmp_path / "jobs", AWS_SPEC)
+    plan_file = tmp_path / "plan.json"
+    planned = invoke("plan", str(folder), "--out", str(plan_file), env={"AWS_AK": "SENTINEL-NEW-ACCESS-9f3a"})
+    assert planned.exit_code == 0, planned.describe()
+    control.clear_log()
+
+    outcome = invoke("apply", str(plan_file), env={"AWS_AK": ""})
+
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "AWS_AK is empty" in outcome.stderr, outcome.describe()
+    assert _writes(control) == [], outcome.describe()
+    assert control.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
+
+
+def test_an_empty_value_is_sent_where_the_manifest_opts_in(tmp_path: Path, control: Control, invoke: Runner) -> None:
+    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"note": "old", "steps": 1}}}])
+    folder = _write(tmp_path / "jobs", '  name: n\n  params:\n    app: {note: "${env:NOTE:-}", steps: 1}\n')
+
+    assert invoke("validate", str(folder)).exit_code == 0
+    outcome = invoke("apply", str(folder), "--auto-approve", env={"NOTE": ""})
+
+    assert outcome.exit_code == 0, outcome.describe()
+    assert control.job("sec-prov")["params"]["app"] == {"note": "", "steps": 1}
+    unset = invoke("plan", str(folder), env={"NOTE": None})  # the opt-in is for an empty value, not a missing one
+    assert unset.exit_code == 1, unset.describe()
+    assert "environment variable NOTE is not set" in unset.stderr, unset.describe()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -186,6 +189,24 @@ def test_scrub_removes_secrets_before_truncating() -> None:
     scrubbed = redaction.scrub("x" * 40 + secret + "y" * 40, [secret], limit=50)
     assert "SENTINEL" not in scrubbed
     assert "SENTINEL"[:4] not in scrubbed
+
+
+ESCAPED_SECRET = 'k<&>/"\\é😀-9f3a'
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        json.dumps(ESCAPED_SECRET)[1:-1],  # Python: \", \\, \u00e9 and a surrogate pair
+        json.dumps(ESCAPED_SECRET, ensure_ascii=False)[1:-1],
+        json.dumps(ESCAPED_SECRET)[1:-1].replace("<", "\\u003c").replace("&", "\\u0026").replace(">", "\\u003e"),
+        json.dumps(ESCAPED_SECRET)[1:-1].replace("/", "\\/").replace("\\u00e9", "\\u00E9"),
+        "".join(f"\\u{unit:04X}" for (unit,) in struct.iter_unpack(">H", ESCAPED_SECRET.encode("utf-16-be"))),
+        json.dumps(json.dumps(ESCAPED_SECRET)[1:-1])[1:-1],  # JSON quoted in JSON
+    ],
+)
+def test_scrub_removes_a_secret_in_every_json_escaping(spelling: str) -> None:
+    assert redaction.scrub(f"bad value [{spelling}]", [ESCAPED_SECRET]) == "bad value [(redacted)]"
 
 
 # The shortcut for values with nothing to mask ---------------------------------------------------------------------

@@ -30,12 +30,12 @@ def manifest_of(raw: dict[str, Any]) -> Imported:
     spec: dict[str, Any] = {}
     if job.template_id:
         spec["templateId"] = job.template_id
+    variables: list[str] = []
     if job.units.get("name"):
-        spec["name"] = job.units["name"]
+        spec["name"] = _references(job.units["name"], _prefix(job.id, "name"), variables)
     description = _own_description(job.description)
     if description:
         spec["description"] = description
-    variables: list[str] = []
     for unit in ("dataSource", "dataDestination"):
         source = job.units.get(unit)
         if source is not None:
@@ -119,6 +119,11 @@ def _snake(name: str) -> str:
 
 
 def _file_name(job: states.Job, marker: markers.Marker | None) -> str:
-    base = marker.name if marker and marker.kind == "key" else str(job.units.get("name") or job.id)
+    name = str(job.units.get("name") or "")
+    if marker and marker.kind == "key":
+        base = marker.name
+    else:
+        # A name that is a URL with a password is referenced, not written: the file's name must not carry it either.
+        base = job.id if not name or manifests.has_userinfo(name) else name
     slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:60] or "job"
     return f"{slug}-{job.id[:8]}.yaml"

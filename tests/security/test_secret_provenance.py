@@ -198,6 +198,7 @@ IMPORTED = {
     "folded name": "SENTINEL-IMPORT-FOLDED-9f3a",
     "source url password": "SENTINEL-IMPORT-URL-9f3a",
     "params url password": "SENTINEL-IMPORT-MIRROR-9f3a",
+    "name url password": "SENTINEL-IMPORT-NAME-9f3a",
 }
 REFERENCE = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-)?\}$")
 
@@ -206,7 +207,7 @@ def _imported_job() -> dict[str, Any]:
     return {
         "id": "sec-import",
         "templateId": "t",
-        "name": "imported",
+        "name": f"https://user:{IMPORTED['name url password']}@example.com/job",
         "dataSource": {
             "dataSourceDescriptor": "url",
             "params": {"url": f"https://user:{IMPORTED['source url password']}@example.com/in.txt"},
@@ -252,10 +253,12 @@ def test_import_references_credentials_in_lists_mappings_and_urls(
     leaks = imported.leaks([Sentinel(name, value) for name, value in IMPORTED.items()])
     assert not leaks, "\n".join(leaks) + "\n" + imported.describe()
     (path,) = out.iterdir()
+    assert "sentinel" not in path.name.lower(), path
     spec = YAML(typ="safe").load(path.read_text())["spec"]
     app = spec["params"]["app"]
     assert all(REFERENCE.match(item) for item in app["auth"]["password"]), app
     shown = [app["auth"]["apiKey"]["primary"], app["Client_Secret"], app["mirror"], spec["dataSource"]["params"]["url"]]
+    shown.append(spec["name"])
     assert all(REFERENCE.match(value) for value in shown), spec
     assert app["auth"]["apiKey"]["spare"].endswith(":-}"), app  # an empty credential stays empty, by the opt-in
     assert app["steps"] == 3

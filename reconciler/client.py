@@ -226,15 +226,7 @@ class Client:
 
     def _remember(self, body: Any) -> None:
         """Credentials a body carries (the server's own, re-sent in a whole section) are scrubbed from errors."""
-        if isinstance(body, dict):
-            for key, value in body.items():
-                if redaction.is_credential(key) and isinstance(value, str):
-                    self.secrets.add(value)
-                else:
-                    self._remember(value)
-        elif isinstance(body, list):
-            for item in body:
-                self._remember(item)
+        self.secrets.update(redaction.credential_values(body))
 
     async def _call(
         self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None

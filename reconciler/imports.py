@@ -30,12 +30,12 @@ def manifest_of(raw: dict[str, Any]) -> Imported:
     spec: dict[str, Any] = {}
     if job.template_id:
         spec["templateId"] = job.template_id
+    variables: list[str] = []
     if job.units.get("name"):
-        spec["name"] = job.units["name"]
+        spec["name"] = _references(job.units["name"], _prefix(job.id, "name"), variables)
     description = _own_description(job.description)
     if description:
         spec["description"] = description
-    variables: list[str] = []
     for unit in ("dataSource", "dataDestination"):
         source = job.units.get(unit)
         if source is not None:
@@ -64,20 +64,44 @@ def _source(source: dict[str, Any], prefix: str, variables: list[str]) -> dict[s
 
 
 def _references(value: Any, prefix: str, variables: list[str]) -> Any:
-    """Every credential value, at any depth, replaced by a reference to a variable named after its place."""
+    """Every credential, at any depth, replaced by references to variables named after its place: a value
+    under a credential key (each of its strings, when it holds a list or a mapping) and a URL carrying
+    ``user:password@``. What is left is what validation accepts, so the output is a valid manifest.
+    """
     if isinstance(value, dict):
-        replaced = {}
-        for key, item in value.items():
-            if redaction.is_credential(key) and not isinstance(item, (dict, list)):
-                name = f"{prefix}_{_snake(str(key)).upper()}"
-                replaced[key] = f"${{env:{name}}}"
-                variables.append(name)
-            else:
-                replaced[key] = _references(item, f"{prefix}_{_snake(str(key)).upper()}", variables)
-        return replaced
+        return {
+            key: (_credential if redaction.is_credential(key) else _references)(item, _name(prefix, key), variables)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_references(item, f"{prefix}_{index}", variables) for index, item in enumerate(value)]
+    if isinstance(value, str) and manifests.has_userinfo(value):
+        return _reference(value, prefix, variables)
     return value
+
+
+def _credential(value: Any, name: str, variables: list[str]) -> Any:
+    """A credential of any shape, each leaf its own reference, so the shape survives a round trip."""
+    if isinstance(value, dict):
+        return {key: _credential(item, _name(name, key), variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_credential(item, f"{name}_{index}", variables) for index, item in enumerate(value)]
+    return _reference(value, name, variables)
+
+
+def _reference(value: Any, name: str, variables: list[str]) -> str:
+    """A reference to a new variable; an empty value needs the opt-in, or planning the output would refuse it."""
+    unique, number = name, 1
+    while unique in variables:
+        number += 1
+        unique = f"{name}_{number}"
+    variables.append(unique)
+    return f"${{env:{unique}:-}}" if value == "" else f"${{env:{unique}}}"
+
+
+def _name(prefix: str, key: str | int) -> str:
+    """A variable name from a key of any spelling: ``api-key`` and ``apiKey`` both give ``..._API_KEY``."""
+    return f"{prefix}_{re.sub(r'[^A-Za-z0-9]', '_', _snake(str(key))).upper()}"
 
 
 def _own_description(description: str) -> str:
@@ -95,6 +119,11 @@ def _snake(name: str) -> str:
 
 
 def _file_name(job: states.Job, marker: markers.Marker | None) -> str:
-    base = marker.name if marker and marker.kind == "key" else str(job.units.get("name") or job.id)
+    name = str(job.units.get("name") or "")
+    if marker and marker.kind == "key":
+        base = marker.name
+    else:
+        # A name that is a URL with a password is referenced, not written: the file's name must not carry it either.
+        base = job.id if not name or manifests.has_userinfo(name) else name
     slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:60] or "job"
     return f"{slug}-{job.id[:8]}.yaml"

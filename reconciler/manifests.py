@@ -8,10 +8,12 @@ is generated from these models (``python -m reconciler.manifests``).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
@@ -20,7 +22,11 @@ API_VERSION: Final = "reconciler.bytenite.io/v1"
 # A key names a job without a hand-made UUID: its id is UUIDv5(KEY_NAMESPACE, key), on every machine.
 KEY_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://reconciler.bytenite.io/job-key")
 
-REFERENCE: Final = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
+# ``${env:NAME}``; ``${env:NAME:-}`` also accepts an empty value (an empty variable is otherwise an error, since
+# CI systems set a missing secret to the empty string, and sending it would wipe the stored credential).
+REFERENCE: Final = re.compile(r"^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(:-)?\}$")
+# The tool's own settings (the API key above all): a manifest that references one would send it to a job.
+RESERVED_PREFIX: Final = "BYTENITE_"
 JOB_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 # A key is written into the ownership marker line and hashed into ids: it may not hold what could end that line
 # or forge another (a newline, ``;``, ``=``, spaces), nor ``#``, which generation ids append (``KEY#N``).
@@ -33,6 +39,31 @@ KEY_ALPHABET: Final = (
 CREDENTIAL_KEYS: Final = frozenset(
     {"accessKey", "secretKey", "password", "token", "apiKey", "access_key", "secret_key", "api_key"}
 )
+# The same names, and the usual others, folded: case, ``_`` and ``-`` are ignored, so ``Password``, ``apikey`` and
+# ``client-secret`` are credentials too (a free-form params Struct may spell a key any way).
+CREDENTIAL_NAMES: Final = frozenset(
+    {
+        "accesskey", "secretkey", "secretaccesskey", "password", "passwd", "passphrase", "secret", "clientsecret",
+        "token", "accesstoken", "authtoken", "refreshtoken", "sessiontoken", "bearertoken", "apitoken", "apikey",
+        "privatekey",
+    }
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def is_credential_name(key: str) -> bool:
+    """Whether a mapping key names a credential; cached, since masking asks for every key of every value."""
+    return key.replace("_", "").replace("-", "").lower() in CREDENTIAL_NAMES
+
+
+def has_userinfo(value: str) -> bool:
+    """Whether ``value`` is a URL carrying ``user[:password]@``: a credential in itself, wherever it sits."""
+    if "@" not in value or "://" not in value:
+        return False
+    try:
+        return "@" in urlsplit(value).netloc
+    except ValueError:
+        return True  # not a URL Python can parse, but it has the shape of one with a user: treat it as one
 
 
 class Strict(BaseModel):
@@ -74,7 +105,7 @@ class S3Params(Strict):
 
 class UrlParams(Strict):
     type_url: TypeUrl
-    url: Annotated[str, Field(pattern=r"^(https?://\S+|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})$")]
+    url: Annotated[str, Field(pattern=r"^(https?://\S+|\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-)?\})$")]
     password: NonEmpty | None = None
 
 

@@ -169,11 +169,12 @@ def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
 
 def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     desired, current = inputs.desired, inputs.current
+    secrets = secret_values(desired, current, inputs.sensitive)
     base = JobPlan(
         desired.id if current is None else current.id,
         inputs.source,
         Action.ERROR,
-        name=_shown_name(desired, inputs.sensitive, key),
+        name=_shown_name(desired, inputs.sensitive, key, secrets),
         sensitive=inputs.sensitive,
         template_id=inputs.declared_template if inputs.declared_template is not None else desired.template_id,
         generation=inputs.generation,
@@ -182,8 +183,8 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     if inputs.error:
         return replace(base, reason=inputs.error)
     if current is None:
-        return _create(base, inputs, key)
-    changes = tuple(_redacted(change, inputs.sensitive, key) for change in diffs.diff(desired, current))
+        return _create(base, inputs, key, secrets)
+    changes = tuple(_redacted(change, inputs.sensitive, key, secrets) for change in diffs.diff(desired, current))
     template_moved = bool(desired.template_id and current.template_id and desired.template_id != current.template_id)
     if template_moved and current.is_draft:
         theirs, ours = (_template(job, inputs.sensitive, key) for job in (current, desired))
@@ -192,16 +193,17 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     if not current.is_draft:
         if not changes and not template_moved:
             return replace(base, action=Action.UNCHANGED)
-        return _replace(replace(base, changes=changes), inputs, key, template_moved=template_moved)
+        return _replace(replace(base, changes=changes), inputs, key, secrets, template_moved=template_moved)
     if not changes:
         if inputs.run:
             launch = (_run_call(desired, current, current.id),)
-            return replace(base, action=Action.LAUNCH, calls=launch, basis=_basis(current, (), inputs, key))
+            basis = _basis(current, (), inputs, key, secrets)
+            return replace(base, action=Action.LAUNCH, calls=launch, basis=basis)
         return replace(base, action=Action.UNCHANGED)
     sections = sections_to_write(changes)
     shown = {unit for section in (*sections, "configs") for unit in states.UNITS_OF_SECTION[section]}
-    shown_desired = _mask_units(desired, inputs.sensitive, key, shown)
-    shown_current = _mask_units(current, inputs.sensitive, key, shown)
+    shown_desired = _mask_units(desired, inputs.sensitive, key, shown, secrets)
+    shown_current = _mask_units(current, inputs.sensitive, key, shown, secrets)
     calls = [
         Call(
             "PATCH",
@@ -214,20 +216,20 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     ]
     if inputs.run:
         calls.append(_run_call(shown_desired, shown_current, current.id))
-    basis = _basis(current, sections, inputs, key)
+    basis = _basis(current, sections, inputs, key, secrets)
     return replace(base, action=Action.UPDATE, changes=changes, calls=tuple(calls), basis=basis)
 
 
-def _create(base: JobPlan, inputs: Inputs, key: bytes) -> JobPlan:
+def _create(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str]) -> JobPlan:
     """A job that does not exist: created with every declared section, under its derived or given id."""
     desired = inputs.desired
     if not desired.template_id:
         return replace(base, reason=f"job {desired.id} does not exist; give spec.templateId to create it")
     identity = inputs.identity or markers.Identity(desired.id)
     description = markers.describe(desired.description, identity.marker(inputs.generation))
-    shown = _mask_units(desired, inputs.sensitive, key)
+    shown = _mask_units(desired, inputs.sensitive, key, secrets=secrets)
     changes = tuple(
-        _redacted(diffs.Change(states.unit_path(unit), diffs.ABSENT, value), inputs.sensitive, key)
+        _redacted(diffs.Change(states.unit_path(unit), diffs.ABSENT, value), inputs.sensitive, key, secrets)
         for unit, value in desired.units.items()
         if value is not None
     )
@@ -244,7 +246,7 @@ def _create(base: JobPlan, inputs: Inputs, key: bytes) -> JobPlan:
     )
 
 
-def _replace(base: JobPlan, inputs: Inputs, key: bytes, *, template_moved: bool) -> JobPlan:
+def _replace(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str], *, template_moved: bool) -> JobPlan:
     """A started job whose manifest changed: blocked, unless --replace may give the key a new generation."""
     current, identity = inputs.current, inputs.identity
     assert current is not None
@@ -268,7 +270,7 @@ def _replace(base: JobPlan, inputs: Inputs, key: bytes, *, template_moved: bool)
     generation = inputs.generation + 1
     new_id = identity.generation_id(generation)
     description = markers.describe(inputs.desired.description, identity.marker(generation))
-    shown = _mask_units(inputs.desired, inputs.sensitive, key)
+    shown = _mask_units(inputs.desired, inputs.sensitive, key, secrets=secrets)
     calls = []
     if running:
         calls.append(Call("POST", "abort", f"/jobs/{current.id}/abort", {}, destructive=True, target=current.id))
@@ -305,16 +307,19 @@ def _targeted(calls: Sequence[Call], job_id: str) -> tuple[Call, ...]:
     return tuple(call if call.target else replace(call, target=job_id) for call in calls)
 
 
-def _basis(current: states.Job, sections: Sequence[str], inputs: Inputs, key: bytes) -> dict[str, Any]:
+def _basis(
+    current: states.Job, sections: Sequence[str], inputs: Inputs, key: bytes, secrets: frozenset[str]
+) -> dict[str, Any]:
     """The redacted server values the calls' bodies depend on, and the state: what staleness compares."""
     units = [unit for section in sections for unit in states.UNITS_OF_SECTION[section]]
-    shown = _mask_units(current, inputs.sensitive, key, units)
+    shown = _mask_units(current, inputs.sensitive, key, units, secrets)
     return {**{unit: shown.units.get(unit) for unit in units}, STATE: current.lifecycle}
 
 
-def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
+def stale(job: JobPlan, current: states.Job | None, key: bytes, secrets: frozenset[str] = frozenset()) -> list[str]:
     """What moved on the server since ``job`` was planned: the job's existence and state, and every unit its
-    calls depend on. Values are compared in their redacted form, so a secret is compared by its fingerprint.
+    calls depend on. Values are compared in their redacted form, so a secret is compared by its fingerprint;
+    ``secrets`` are those of :func:`secret_values`, masked by value as the plan masked them.
     """
     expected = job.basis.get(STATE, DRAFT)
     now = current.lifecycle if current is not None else None
@@ -322,7 +327,7 @@ def stale(job: JobPlan, current: states.Job | None, key: bytes) -> list[str]:
         return [_moved_state(expected, now)]
     if current is None:
         return []
-    shown = _mask_units(current, job.sensitive, key, job.basis.keys())
+    shown = _mask_units(current, job.sensitive, key, job.basis.keys(), secrets)
     moved = []
     for unit, before in job.basis.items():
         if unit == STATE:
@@ -348,8 +353,10 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _shown_name(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes) -> str | None:
-    name = redaction.mask(job.units.get("name"), ("name",), sensitive, key)
+def _shown_name(
+    job: states.Job, sensitive: frozenset[redaction.Path], key: bytes, secrets: frozenset[str]
+) -> str | None:
+    name = redaction.mask(job.units.get("name"), ("name",), sensitive, key, secrets)
     return str(name) if name is not None else None
 
 
@@ -387,11 +394,15 @@ def _template(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes)
 
 
 def _mask_units(
-    job: states.Job, sensitive: frozenset[redaction.Path], key: bytes, only: Collection[str] | None = None
+    job: states.Job,
+    sensitive: frozenset[redaction.Path],
+    key: bytes,
+    only: Collection[str] | None = None,
+    secrets: frozenset[str] = frozenset(),
 ) -> states.Job:
     """``job`` with its secrets masked; ``only`` limits it to the units that will be shown (masking costs)."""
     units = {
-        unit: redaction.mask(value, states.unit_path(unit), sensitive, key)
+        unit: redaction.mask(value, states.unit_path(unit), sensitive, key, secrets)
         for unit, value in job.units.items()
         if only is None or unit in only
     }
@@ -399,8 +410,33 @@ def _mask_units(
     return replace(job, units=units, template_id=template)
 
 
-def _redacted(change: diffs.Change, sensitive: frozenset[redaction.Path], key: bytes) -> diffs.Change:
+def _redacted(
+    change: diffs.Change, sensitive: frozenset[redaction.Path], key: bytes, secrets: frozenset[str]
+) -> diffs.Change:
+    """A change fit to show. Masking by path alone is not enough: deepdiff reports a list change at the old
+    position while the manifest's reference sits at the new one, so each side is also masked by value.
+    """
+
     def shown(value: Any) -> Any:
-        return value if value is diffs.ABSENT else redaction.mask(value, change.path, sensitive, key)
+        return value if value is diffs.ABSENT else redaction.mask(value, change.path, sensitive, key, secrets)
 
     return diffs.Change(change.path, shown(change.before), shown(change.after))
+
+
+def secret_values(
+    desired: states.Job | None, current: states.Job | None, sensitive: frozenset[redaction.Path]
+) -> frozenset[str]:
+    """Every secret of a job, by value: what the manifest took from the environment (the template id too), and
+    every credential leaf and every value at a sensitive path on either side. A value from this set is masked
+    wherever a diff places it, and scrubbed from the API's error messages.
+    """
+    values: set[str] = set()
+    for job in (desired, current):
+        if job is None:
+            continue
+        for unit, value in job.units.items():
+            values.update(redaction.secret_leaves(value, states.unit_path(unit), sensitive))
+        if references.TEMPLATE in sensitive and job is desired and job.template_id:
+            values.add(job.template_id)
+    values.discard("")
+    return frozenset(values)

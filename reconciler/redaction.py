@@ -1,4 +1,4 @@
-"""Secrets out of every value that can be shown: by field and by path, never by substring.
+"""Secrets out of every value that can be shown: by field, by path and by value, never by substring.
 
 A masked value is a :class:`Sensitive` carrying a short keyed fingerprint: a reviewer still sees *that* a
 secret changed (and whether two plans saw the same one) but cannot guess it by hashing candidates, since the
@@ -7,10 +7,12 @@ key is derived from the API key the reader does not hold.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -55,30 +57,38 @@ def as_json(value: Any) -> Any:
 
 
 def is_credential(key: str | int) -> bool:
-    return isinstance(key, str) and key in manifests.CREDENTIAL_KEYS
+    """Whether a mapping key names a credential, whatever its case or separators (``Password``, ``api_key``)."""
+    return isinstance(key, str) and manifests.is_credential_name(key)
 
 
-def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes) -> Any:
-    """``value`` (found at ``path``) with every credential field and every sensitive path masked.
+def _secret_leaf(value: Any, secrets: Collection[str]) -> bool:
+    """A string that is a known secret (by value, wherever a diff put it) or a URL carrying a password."""
+    return isinstance(value, str) and ((bool(value) and value in secrets) or manifests.has_userinfo(value))
+
+
+def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes, secrets: Collection[str] = ()) -> Any:
+    """``value`` (found at ``path``) with every credential field, every sensitive path and every secret masked.
 
     A value *inside* a credential field or a sensitive path (``token[1]``, ``password.user``) is masked too:
-    the whole field is the secret, whatever its shape.
+    the whole field is the secret, whatever its shape. ``secrets`` are the values themselves (resolved
+    references, credentials of either side): any string equal to one is masked wherever it sits, since a diff
+    may report a list item at another position than the manifest's (deepdiff reports changes at the old one).
     """
     sensitive = frozenset(sensitive)
     if path and is_sensitive(path[:-1], sensitive):
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
-    if not (path and path[-1] in manifests.CREDENTIAL_KEYS) and not _under(path, sensitive) and _clean(value):
+    if not (path and is_credential(path[-1])) and not _under(path, sensitive) and _clean(value, secrets):
         return value  # nothing inside to mask, the common case: returned as is, not copied
-    return _mask(value, path, sensitive, key)
+    return _mask(value, path, sensitive, key, secrets)
 
 
-def _clean(value: Any) -> bool:
-    """No credential field anywhere inside ``value``; a walk that builds nothing."""
+def _clean(value: Any, secrets: Collection[str]) -> bool:
+    """No credential field and no secret anywhere inside ``value``; a walk that builds nothing."""
     if isinstance(value, dict):
-        return manifests.CREDENTIAL_KEYS.isdisjoint(value) and all(map(_clean, value.values()))
+        return not any(map(is_credential, value)) and all(_clean(item, secrets) for item in value.values())
     if isinstance(value, list):
-        return all(map(_clean, value))
-    return True
+        return all(_clean(item, secrets) for item in value)
+    return not _secret_leaf(value, secrets)
 
 
 def _under(path: Path, sensitive: frozenset[Path]) -> bool:
@@ -87,37 +97,99 @@ def _under(path: Path, sensitive: frozenset[Path]) -> bool:
     return any(candidate[:depth] == path for candidate in sensitive)
 
 
-def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes) -> Any:
-    if (path and path[-1] in manifests.CREDENTIAL_KEYS) or path in sensitive:
+def _mask(value: Any, path: Path, sensitive: frozenset[Path], key: bytes, secrets: Collection[str]) -> Any:
+    if (path and is_credential(path[-1])) or path in sensitive or _secret_leaf(value, secrets):
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
     if isinstance(value, dict):
-        return {name: _mask(item, (*path, name), sensitive, key) for name, item in value.items()}
+        return {name: _mask(item, (*path, name), sensitive, key, secrets) for name, item in value.items()}
     if isinstance(value, list):
-        return [_mask(item, (*path, index), sensitive, key) for index, item in enumerate(value)]
+        return [_mask(item, (*path, index), sensitive, key, secrets) for index, item in enumerate(value)]
     return value
 
 
 def is_sensitive(path: Path, sensitive: Iterable[Path]) -> bool:
     """Whether a value at ``path`` is, or lies inside, something masked."""
-    if not manifests.CREDENTIAL_KEYS.isdisjoint(path):
+    if any(map(is_credential, path)):
         return True
     sensitive = frozenset(sensitive)
     return bool(sensitive) and any(path[:length] in sensitive for length in range(1, len(path) + 1))
 
 
+def secret_leaves(value: Any, path: Path, sensitive: frozenset[Path]) -> Iterator[str]:
+    """Every string that :func:`mask` hides in ``value`` by field or by path, at any depth and in any shape
+    (a credential holding a list or a mapping gives each of its strings), and every URL carrying a password.
+    """
+    if (path and is_credential(path[-1])) or path in sensitive:
+        yield from _strings(value)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            yield from secret_leaves(item, (*path, name), sensitive)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_leaves(item, (*path, index), sensitive)
+    elif isinstance(value, str) and manifests.has_userinfo(value):
+        yield value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def credential_values(body: Any) -> set[str]:
+    """Every string under a credential key of a request body (lists and mappings included): the server's own
+    credentials, re-sent in a whole section, to be scrubbed from the errors that may quote them.
+    """
+    return set(secret_leaves(body, (), frozenset()))
+
+
+# The escapes a JSON encoder may use for a character: ``\"`` and the like, and ``\uXXXX`` in either case of hex.
+SHORT_ESCAPES: Final = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+MIN_SECRET_CHARS: Final = 4
+
+
+def _spellings(char: str) -> str:
+    r"""A pattern for every way a JSON encoder may write ``char``: as itself, ``\uXXXX`` (upper or lower hex, a
+    surrogate pair beyond the BMP, as Python, Go's HTML-safe escaping and others do) or a short escape
+    (``\/`` included). A run of backslashes stands for one, so a value escaped twice (JSON quoted in JSON) is
+    matched too.
+    """
+    code = ord(char)
+    units = [code] if code <= 0xFFFF else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)]
+    hex_form = "".join(
+        r"\\+u" + "".join(f"[{digit}{digit.upper()}]" if digit.isalpha() else digit for digit in f"{unit:04x}")
+        for unit in units
+    )
+    forms = [re.escape(char), hex_form]
+    if char in SHORT_ESCAPES:
+        forms.append(r"\\+" + re.escape(SHORT_ESCAPES[char]))
+    return "(?:" + "|".join(forms) + ")"
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    """One pattern for all secrets, longest first; cached, since a client scrubs every error with one set."""
+    usable = sorted((secret for secret in secrets if len(secret) >= MIN_SECRET_CHARS), key=len, reverse=True)
+    if not usable:
+        return None
+    return re.compile("|".join("".join(map(_spellings, secret)) for secret in usable))
+
+
 def scrub(text: str, secrets: Iterable[str], limit: int = 300) -> str:
-    """An API message fit to show: known secret values cut out, then truncated.
+    r"""An API message fit to show: known secret values cut out, in every spelling JSON allows, then truncated.
 
     The one place a substring is replaced: an error body is free text from the server, so it has no fields.
+    An API error may quote the request's JSON, where a secret appears escaped by whatever encoder the server
+    uses (``\u003c`` for ``<``, ``\/``, upper-case hex), so every escaping of every character is matched.
     """
-    spellings = {
-        form
-        for secret in secrets
-        if secret and len(secret) >= 4
-        # An API error may quote the request's JSON, where a secret appears escaped.
-        for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1])
-    }
-    for form in sorted(spellings, key=len, reverse=True):
-        text = text.replace(form, "(redacted)")
+    pattern = _pattern(frozenset(secrets))
+    if pattern is not None:
+        text = pattern.sub("(redacted)", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

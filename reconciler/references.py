@@ -7,6 +7,7 @@ resolved for comparison and for the bodies apply sends, and every path it resolv
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,11 @@ Path = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class Unresolved:
-    """An environment variable a manifest needs that is not set: reported with the manifest's position."""
+    """An environment variable a manifest needs that cannot be used: reported with the manifest's position."""
 
     path: Path
     variable: str
+    reason: str = "is not set"
 
 
 TEMPLATE: Path = ("templateId",)
@@ -40,22 +42,48 @@ def find(units: Mapping[str, Any], template_id: str | None = None) -> Iterator[t
 
 
 def _walk(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    for where, match in _matches(value, path):
+        yield where, match.group(1)
+
+
+def _matches(value: Any, path: Path) -> Iterator[tuple[Path, re.Match[str]]]:
     if isinstance(value, str):
         match = manifests.REFERENCE.match(value)
         if match:
-            yield path, match.group(1)
+            yield path, match
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(item, (*path, key))
+            yield from _matches(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _walk(item, (*path, index))
+            yield from _matches(item, (*path, index))
+
+
+def problem(match: re.Match[str], environ: Mapping[str, str]) -> str | None:
+    """Why a reference cannot be resolved, if it cannot.
+
+    The tool's own settings are refused (``${env:BYTENITE_API_KEY}`` would send the API key to a job field),
+    and so is an empty value, unless the reference opts in with ``${env:NAME:-}``: CI systems set a missing
+    secret to the empty string, and sending it would wipe the stored credential.
+    """
+    name, allow_empty = match.group(1), bool(match.group(2))
+    if name.startswith(manifests.RESERVED_PREFIX):
+        return f"is one of this tool's own settings ({manifests.RESERVED_PREFIX}*): a manifest may not reference it"
+    if name not in environ:
+        return "is not set"
+    if environ[name] == "" and not allow_empty:
+        return f"is empty; write ${{env:{name}:-}} if an empty value is meant"
+    return None
 
 
 def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, list[Unresolved]]:
-    """``job`` with every reference replaced by its variable's value, and the variables that were not set."""
-    found = list(find(job.units, job.template_id))
-    missing = [Unresolved(path, name) for path, name in found if name not in environ]
+    """``job`` with every reference replaced by its variable's value, and the variables that cannot be used."""
+    found = [*_matches(job.template_id, TEMPLATE), *_matches_units(job.units)]
+    missing = [
+        Unresolved(path, match.group(1), reason)
+        for path, match in found
+        if (reason := problem(match, environ)) is not None
+    ]
     if missing or not found:
         return job, missing
     units = {unit: _substitute(value, environ) for unit, value in job.units.items()}
@@ -72,6 +100,11 @@ def _substitute(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_substitute(item, environ) for item in value]
     return value
+
+
+def _matches_units(units: Mapping[str, Any]) -> Iterator[tuple[Path, re.Match[str]]]:
+    for unit, value in units.items():
+        yield from _matches(value, states.unit_path(unit))
 
 
 def sensitive_paths(job: states.Job) -> frozenset[Path]:

@@ -85,7 +85,7 @@ def prepare(
         resolved, missing = references.resolve(wanted, environ)
         for item in missing:
             where = loading.locate(entry.document.file, entry.document.index, ("spec", *item.path))
-            problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} is not set"))
+            problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {item.reason}"))
         desired[entry.job_id] = resolved
         declared[entry.job_id] = wanted
         sensitive[entry.job_id] = references.sensitive_paths(wanted)
@@ -234,25 +234,13 @@ def _secret_values(prepared: Prepared) -> set[str]:
 def _secret_values_in(
     desired: Mapping[str, states.Job], sensitive: Mapping[str, frozenset[redaction.Path]]
 ) -> set[str]:
-    """Every string value at a sensitive or credential path: scrubbed from API error messages."""
+    """Every secret the manifests hold, by value (a referenced templateId, a credential holding a list or a
+    mapping): scrubbed from API error messages.
+    """
     values: set[str] = set()
     for job_id, job in desired.items():
-        paths = sensitive.get(job_id, frozenset())
-        for unit, value in job.units.items():
-            masked = redaction.mask(value, states.unit_path(unit), paths, b"")
-            _collect(value, masked, values)
+        values.update(plans.secret_values(job, None, sensitive.get(job_id, frozenset())))
     return values
-
-
-def _collect(value: object, masked: object, into: set[str]) -> None:
-    if isinstance(masked, redaction.Sensitive) and isinstance(value, str):
-        into.add(value)
-    elif isinstance(value, dict) and isinstance(masked, dict):
-        for key, item in value.items():
-            _collect(item, masked.get(key), into)
-    elif isinstance(value, list) and isinstance(masked, list):
-        for item, shown in zip(value, masked, strict=False):
-            _collect(item, shown, into)
 
 
 async def apply_planfile(
@@ -295,7 +283,7 @@ async def apply_planfile(
         refused: list[reports.Result] = []
         fresh: list[plans.JobPlan] = []
         for job in writes:
-            refusal = _refusal(job, current, fetched.failures, key)
+            refusal = _refusal(job, desired.get(job.job_id), current, fetched.failures, key)
             if refusal is None and job.action is plans.Action.PRUNE:
                 reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed)
                 refusal = (reports.Outcome.REFUSED, reason) if reason else None
@@ -323,13 +311,18 @@ async def apply_planfile(
 
 
 def _refusal(
-    job: plans.JobPlan, current: Mapping[str, states.Job], failures: Mapping[str, str], key: bytes
+    job: plans.JobPlan,
+    desired: states.Job | None,
+    current: Mapping[str, states.Job],
+    failures: Mapping[str, str],
+    key: bytes,
 ) -> tuple[reports.Outcome, str] | None:
     """Why a planned job must not be written now because the server moved, if it must not."""
     failure = failures.get(job.job_id)
     if failure:
         return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
-    moved = plans.stale(job, current.get(job.job_id), key)
+    now = current.get(job.job_id)
+    moved = plans.stale(job, now, key, plans.secret_values(desired, now, job.sensitive))
     created = [call.target for call in job.calls if call.section == "create" and call.target != job.job_id]
     moved += [f"generation {job.generation} ({target}) was created" for target in created if target in current]
     return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None
@@ -341,10 +334,10 @@ def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]
     for job in jobs:
         wanted = states.Job(job.job_id, job.declared, job.template_id, description=job.description)
         resolved, unset = references.resolve(wanted, environ)
-        missing.extend(f"{item.variable} (needed by {job.source})" for item in unset)
+        missing.extend(f"{item.variable} {item.reason} (needed by {job.source})" for item in unset)
         desired[job.job_id] = resolved
     if missing:
-        raise errors.ConfigError("environment variables not set: " + ", ".join(sorted(set(missing))))
+        raise errors.ConfigError("environment variables not usable: " + "; ".join(sorted(set(missing))))
     return desired
 
 

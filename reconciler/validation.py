@@ -146,7 +146,7 @@ def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Lo
             if not isinstance(key, str):
                 yield (*loc, key), f"keys must be strings, got {_kind_of(key)}: quote it"
                 continue
-            inner = key if key in manifests.CREDENTIAL_KEYS else credential
+            inner = key if manifests.is_credential_name(key) else credential
             yield from _check(item, (*loc, key), credential=inner)
         return
     if isinstance(value, list):
@@ -165,8 +165,12 @@ def _check_scalar(value: Any, loc: Loc, *, credential: str | None, struct: bool)
         yield loc, "params numbers travel as doubles: integers beyond 2^53 would change; quote it"
     elif isinstance(value, str) and "${env:" in value and not manifests.REFERENCE.match(value):
         yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
+    elif isinstance(value, str) and value.startswith("${env:" + manifests.RESERVED_PREFIX):
+        yield loc, f"{manifests.RESERVED_PREFIX}* variables are this tool's own settings: a manifest may not use them"
     elif credential is not None and not (isinstance(value, str) and manifests.REFERENCE.match(value)):
         yield loc, f"{credential} holds a literal credential: reference it instead, as ${{env:NAME}}"
+    elif isinstance(value, str) and manifests.has_userinfo(value):
+        yield loc, "a URL with user:password@ holds a literal credential: reference it instead, as ${env:NAME}"
 
 
 def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:

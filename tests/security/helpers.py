@@ -231,6 +231,30 @@ def run_subprocess(
     )
 
 
+# An API whose error messages echo what it was sent ---------------------------------------------------------------
+
+
+class EchoingTransport(httpx.AsyncBaseTransport):
+    """The real API (the emulator, over loopback) for reads and the token exchange; every write (a PATCH, a
+    create, a launch) is refused with a 400 whose message quotes part of the request, as a hostile or careless
+    server may.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, echo: Callable[[httpx.Request, Any], str]) -> None:
+        self.inner = inner
+        self.echo = echo
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" or "access_token" in request.url.path:
+            return await self.inner.handle_async_request(request)
+        body = json.loads(request.content) if request.content else None
+        message = f"invalid argument: {self.echo(request, body)}"
+        return httpx.Response(400, json={"code": 3, "message": message, "details": []}, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 # A scripted server on loopback ---------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from tests.security.helpers import (
     SERVER_SENTINELS,
     WRONG_KEY,
     Control,
+    EchoingTransport,
     Outcome,
     Runner,
     Sentinel,
@@ -405,24 +406,6 @@ def test_no_sentinel_leaves_the_process(
 
 
 # An API whose error messages echo what it was sent ---------------------------------------------------------------
-
-
-class EchoingTransport(httpx.AsyncBaseTransport):
-    """The real API for reads; every PATCH is refused with a 400 whose message quotes part of the request."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, echo: Callable[[httpx.Request, Any], str]) -> None:
-        self.inner = inner
-        self.echo = echo
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "PATCH":
-            return await self.inner.handle_async_request(request)
-        body = json.loads(request.content)
-        message = f"invalid argument: {self.echo(request, body)}"
-        return httpx.Response(400, json={"code": 3, "message": message, "details": []}, request=request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 def _source(body: Any) -> dict[str, Any]:

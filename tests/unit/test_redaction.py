@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,12 +36,19 @@ def test_credential_fields_are_masked_at_any_depth(key: bytes) -> None:
     assert "AKIA-SECRET" not in repr(masked)
 
 
-@pytest.mark.parametrize("name", ["accessKey", "secretKey", "password", "token", "apiKey", "access_key", "api_key"])
+@pytest.mark.parametrize(
+    "name",
+    # Case and separators do not matter (from "Password" on): a free-form params Struct may spell it any way.
+    [
+        *("accessKey", "secretKey", "password", "token", "apiKey", "access_key", "api_key", "Password", "apikey"),
+        *("APIKEY", "client_secret", "client-secret", "Access_Token", "privateKey"),
+    ],
+)
 def test_each_credential_name_is_masked(key: bytes, name: str) -> None:
     assert isinstance(redaction.mask({name: "v"}, ("params", "app"), (), key)[name], Sensitive)
 
 
-@pytest.mark.parametrize("name", ["secretId", "name", "url", "tokens", "Password", "keys"])
+@pytest.mark.parametrize("name", ["secretId", "name", "url", "tokens", "keys", "token_count"])
 def test_other_names_are_not_masked(key: bytes, name: str) -> None:
     assert redaction.mask({name: "v"}, ("params", "app"), (), key) == {name: "v"}
 
@@ -181,6 +191,24 @@ def test_scrub_removes_secrets_before_truncating() -> None:
     assert "SENTINEL"[:4] not in scrubbed
 
 
+ESCAPED_SECRET = 'k<&>/"\\é😀-9f3a'
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        json.dumps(ESCAPED_SECRET)[1:-1],  # Python: \", \\, \u00e9 and a surrogate pair
+        json.dumps(ESCAPED_SECRET, ensure_ascii=False)[1:-1],
+        json.dumps(ESCAPED_SECRET)[1:-1].replace("<", "\\u003c").replace("&", "\\u0026").replace(">", "\\u003e"),
+        json.dumps(ESCAPED_SECRET)[1:-1].replace("/", "\\/").replace("\\u00e9", "\\u00E9"),
+        "".join(f"\\u{unit:04X}" for (unit,) in struct.iter_unpack(">H", ESCAPED_SECRET.encode("utf-16-be"))),
+        json.dumps(json.dumps(ESCAPED_SECRET)[1:-1])[1:-1],  # JSON quoted in JSON
+    ],
+)
+def test_scrub_removes_a_secret_in_every_json_escaping(spelling: str) -> None:
+    assert redaction.scrub(f"bad value [{spelling}]", [ESCAPED_SECRET]) == "bad value [(redacted)]"
+
+
 # The shortcut for values with nothing to mask ---------------------------------------------------------------------
 
 NAMES = st.sampled_from(["name", "password", "token", "bucket", "secretAccessKey", "x"])
@@ -192,15 +220,23 @@ VALUES = st.recursive(
 PATHS = st.lists(st.one_of(NAMES, st.integers(0, 2)), max_size=3).map(tuple)
 
 
-@given(value=VALUES, path=PATHS, sensitive=st.frozensets(PATHS, max_size=3))
+@given(
+    value=VALUES,
+    path=PATHS,
+    sensitive=st.frozensets(PATHS, max_size=3),
+    secrets=st.frozensets(st.text(max_size=5), max_size=2),
+)
 @settings(max_examples=400)
 def test_the_shortcut_masks_exactly_what_the_full_walk_masks(
-    value: object, path: tuple[str | int, ...], sensitive: frozenset[tuple[str | int, ...]]
+    value: object,
+    path: tuple[str | int, ...],
+    sensitive: frozenset[tuple[str | int, ...]],
+    secrets: frozenset[str],
 ) -> None:
     # mask() returns a value with nothing to mask as it is: the result must equal the full walk's, always.
     key = b"k" * 32
-    masked = redaction.mask(value, path, sensitive, key)
+    masked = redaction.mask(value, path, sensitive, key, secrets)
     if path and redaction.is_sensitive(path[:-1], sensitive):
         assert isinstance(masked, redaction.Sensitive)
     else:
-        assert masked == redaction._mask(value, path, sensitive, key)
+        assert masked == redaction._mask(value, path, sensitive, key, secrets)

@@ -54,9 +54,20 @@ def test_resolve_leaves_the_original_untouched() -> None:
     assert JOB.units["params.app"]["db"] == "${env:DB}"
 
 
-def test_an_empty_variable_is_set() -> None:
-    resolved, missing = references.resolve(states.Job("j", {"name": "${env:N}"}), {"N": ""})
+def test_an_empty_variable_is_refused_unless_the_reference_opts_in() -> None:
+    # CI systems set a missing secret to "": sending it would wipe the stored value.
+    _, missing = references.resolve(states.Job("j", {"name": "${env:N}"}), {"N": ""})
+    assert [(item.variable, item.reason.split(";")[0]) for item in missing] == [("N", "is empty")]
+    resolved, missing = references.resolve(states.Job("j", {"name": "${env:N:-}"}), {"N": ""})
     assert (resolved.units["name"], missing) == ("", [])
+    _, missing = references.resolve(states.Job("j", {"name": "${env:N:-}"}), {})
+    assert [item.reason for item in missing] == ["is not set"]  # the opt-in is for empty, not for unset
+
+
+def test_the_tools_own_settings_cannot_be_referenced() -> None:
+    job = states.Job("j", {"params.app": {"prompt": "${env:BYTENITE_API_KEY}"}})
+    _, missing = references.resolve(job, {"BYTENITE_API_KEY": "key"})
+    assert [item.variable for item in missing] == ["BYTENITE_API_KEY"]
 
 
 def test_missing_variables_are_reported_with_their_paths() -> None:

@@ -313,6 +313,8 @@ class Client:
         return answer
 
     def _error(self, response: httpx.Response, path: str) -> errors.ApiError:
+        """The error a failed answer means; a 404 that is not the API's own raises :class:`errors.EndpointError`
+        instead, since it is no error of this call but of the address every call goes to."""
         status = response.status_code
         code, message = _status_of(response)
         message = redaction.scrub(message, self.secrets)

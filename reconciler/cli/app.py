@@ -4,7 +4,7 @@ Exit codes, one table for ``plan`` and ``apply``:
 
 ====  ==========================================================================================
 0     success: nothing to do, or everything done
-1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key
+1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key, a usage error
 2     changes pending (``plan --detailed-exitcode``)
 3     blocked items present (``--detailed-exitcode``; outranks 2)
 4     partial or stale (``apply``): something failed, was refused as stale, or was not attempted
@@ -14,11 +14,12 @@ Exit codes, one table for ``plan`` and ``apply``:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, NoReturn
 
 import click
@@ -34,7 +35,12 @@ QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvi
 
 
 class LazyGroup(click.Group):
-    """Subcommands that live in other packages are imported only when they are run or asked for help."""
+    """Subcommands that live in other packages are imported only when they are run or asked for help.
+
+    Usage errors (an unknown option, a bad value, a missing argument) exit 1, not click's 2: under
+    ``--detailed-exitcode`` 2 means "changes pending", and a pipeline must never read a typo as a diff.
+    Parsing happens in two places, the group's own context and each subcommand's, so both are covered here.
+    """
 
     lazy: Final = {"emulator": "reconciler.emulator.command:command"}
 
@@ -47,6 +53,25 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except click.UsageError as error:
+        error.exit_code = EXIT_ERROR
+        raise
 
 
 def _debug_callback(ctx: click.Context, _: click.Parameter, value: bool) -> bool:

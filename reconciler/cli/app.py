@@ -65,13 +65,20 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
 
 
+class UsageError(click.UsageError):
+    """click's usage error, shown the same way (usage line, help hint, message), exiting 1."""
+
+    exit_code = EXIT_ERROR
+
+
 @contextlib.contextmanager
 def _usage_errors_exit_1() -> Iterator[None]:
     try:
         yield
-    except click.UsageError as error:
-        error.exit_code = EXIT_ERROR
+    except UsageError:
         raise
+    except click.UsageError as error:
+        raise UsageError(error.format_message(), error.ctx) from None
 
 
 def _debug_callback(ctx: click.Context, _: click.Parameter, value: bool) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -43,6 +43,7 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     from reconciler import client, planfiles, runs
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
+        _refuse_planning_flags(paths[0], {**options, "detailed_exitcode": detailed_exitcode})
         return _apply_planfile(paths[0], output, options)
     prepared, config, selection = prepare(paths, options)
     token = client.Token()  # one key exchange for the run: the plan's client hands its token to apply's
@@ -78,13 +79,38 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
     return _apply_exit(report, blocked=detailed_exitcode and plan.has_blocked)
 
 
+# Flags that shape a plan: a plan file was shaped when it was made and reviewed, so with one they would be
+# ignored in silence (a --target read as "only this job" while the whole file is applied).
+PLANNING_FLAGS: Final = {
+    "targets": "--target",
+    "excludes": "--exclude",
+    "selectors": "--selector",
+    "prune": "--prune",
+    "replace": "--replace",
+    "abort_running": "--abort-running",
+    "detailed_exitcode": "--detailed-exitcode",
+}
+
+
+def _refuse_planning_flags(path: str, options: dict[str, Any]) -> None:
+    from reconciler import errors
+
+    given = [flag for name, flag in PLANNING_FLAGS.items() if options.get(name)]
+    if given:
+        raise errors.ConfigError(
+            f"{', '.join(given)} cannot be used with the plan file {path}: a plan file is applied exactly as it "
+            "was reviewed; pass the flag to `reconciler plan ... --out` instead"
+        )
+
+
 def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
 
     from reconciler import planfiles, runs
 
     document = planfiles.read(path)
     config = settings_from(options)
-    click.echo(f"Applying the reviewed plan {path} ({document.summary.calls} calls)", err=True)
+    calls = document.summary.calls
+    click.echo(f"Applying the reviewed plan {path} ({calls} call{'s' if calls != 1 else ''})", err=True)
     report = run_async(
         interruptibly(lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping), config)
     )

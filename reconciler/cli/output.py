@@ -67,7 +67,8 @@ def check_out(path: str) -> None:
         raise errors.ConfigError(f"--out {path}: the folder {folder} is not writable")
 
 
-def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: bool) -> None:
+def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: bool, drift: bool = False) -> None:
+    """The plan as a plan file; a drift report is saved as ``kind: drift``, which apply refuses."""
     import io
     from pathlib import Path
 
@@ -75,12 +76,15 @@ def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: boo
     from reconciler.rendering import document
 
     out = io.StringIO()
-    document.write(document.plan_document(plan, partial=partial, meta=meta), out)
+    document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta), out)
     try:
         files.write_atomically(Path(path), out.getvalue())
     except OSError as error:
         raise errors.ConfigError(f"--out {path}: cannot write the plan file: {error.strerror}") from None
-    click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
+    if drift:
+        click.echo(f"Drift report saved to {path} (a report: apply refuses it)", err=True)
+    else:
+        click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
 
 
 def github_link() -> Callable[[str, int | None], str | None]:

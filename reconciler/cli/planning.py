@@ -32,23 +32,36 @@ def plan(
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
 
-    from reconciler import runs
+    from reconciler import plans, runs
 
     if out:
         check_out(out)  # before the API is read: a plan shown but not saved would be lost work
+    lifecycle = lifecycle_from(options)
+    if drift:
+        _refuse_writing_flags(options)
     prepared, config, selection = prepare(paths, options)
     with progress_bar("Reading", len(prepared.entries)) as progress:
-        lifecycle = lifecycle_from(options)
         located = output == "markdown"
         work = runs.plan(
             prepared, config, options=lifecycle, partial=selection.partial, locate=located, progress=progress
         )
         planned = reading(work, config)
+    shown = plans.drift(planned.plan) if drift else planned.plan
     meta = plan_meta(config)  # one document: --format json prints what --out saves, api_url included
-    show_plan(planned.plan, output, partial=selection.partial, drift=drift, meta=meta)
+    show_plan(shown, output, partial=selection.partial, drift=drift, meta=meta)
     if out:
-        save_plan(planned.plan, out, meta, partial=selection.partial)
-    return _plan_exit(planned.plan, detailed_exitcode)
+        save_plan(shown, out, meta, partial=selection.partial, drift=drift)
+    return _plan_exit(shown, detailed_exitcode)
+
+
+def _refuse_writing_flags(options: dict[str, Any]) -> None:
+    """A drift report proposes nothing, so the flags that allow destructive proposals have nothing to shape."""
+    from reconciler import errors
+
+    given = [flag for name, flag in (("replace", "--replace"), ("abort_running", "--abort-running"),
+                                     ("prune", "--prune")) if options.get(name)]  # fmt: skip
+    if given:
+        raise errors.ConfigError(f"--drift proposes no writes: {', '.join(given)} cannot be used with it")
 
 
 def _plan_exit(plan: plans.Plan, detailed: bool) -> int:

@@ -15,6 +15,8 @@ from reconciler.rendering import text, values
 from reconciler.rendering.values import printable
 
 MARKER: Final = "<!-- bytenite-reconciler:plan -->"
+# A drift report has its own marker: CI that updates "its" plan comment in place must not overwrite it.
+DRIFT_MARKER: Final = "<!-- bytenite-reconciler:drift -->"
 LIMIT: Final = 65_000
 Link = Callable[[str, int | None], str | None]
 TITLES: Final = {
@@ -61,7 +63,7 @@ def render_plan(
 ) -> None:
     head = _head(plan, partial=partial, drift=drift)
     blocks = [
-        (job.action, _job(job, link, drift=drift))
+        (job.action, _job(job, link))
         for action in TITLES
         for job in sorted(plan.jobs, key=lambda job: job.source)
         if job.action is action
@@ -82,7 +84,15 @@ def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     if plan.destructive:
         items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
         summary += f"\n\n> ⚠️ **{items}** (prune, abort, replace)."
-    lines = [MARKER, f"### {title}", "", summary, "", f"<sub>{text.requests(plan.requests)}</sub>", ""]
+    lines = [
+        DRIFT_MARKER if drift else MARKER,
+        f"### {title}",
+        "",
+        summary,
+        "",
+        f"<sub>{text.requests(plan.requests)}</sub>",
+        "",
+    ]
     if partial:
         lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
     if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
@@ -104,7 +114,7 @@ def _fit(head: str, blocks: list[tuple[plans.Action, str]], limit: int) -> tuple
     return body, shown
 
 
-def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
+def _job(job: plans.JobPlan, link: Link) -> str:
     file = job.source.rsplit(":", 1)[0]
     name = f" <code>{_escape(values.shown(job.name))}</code>" if job.name else ""
     name += " <b>[destructive]</b>" if job.destructive else ""
@@ -117,7 +127,7 @@ def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
         parts.append("| | field | server | manifest |\n|---|---|---|---|")
         parts.extend(_row(change, job, file, link) for change in job.changes)
         parts.append("")
-    if job.calls and not drift:
+    if job.calls:
         parts.append("Calls: " + ", ".join(_call(call) for call in job.calls) + "\n")
     parts.append("</details>\n")
     return "\n".join(parts) + "\n"

@@ -23,6 +23,11 @@ _CONTROLS: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2
 _LINE_BREAKS: Final = re.compile("[\n\r\x85\u2028\u2029]")
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 read``, ``2 reads``: every count a summary shows agrees with its noun (``many`` for irregular ones)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
 def printable(text: str, *, multiline: bool = False) -> str:
     """``text`` with every escape sequence, control and bidi override removed; a line break becomes a space
     unless ``multiline``, so server text cannot start a line of its own (and forge a "✓ done")."""

@@ -3,6 +3,7 @@ read as something else, selections that match nothing, import writing what valid
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,4 +69,61 @@ def test_apply_planfile_refuses_flags_it_would_ignore(
         f"error: {named} cannot be used with the plan file {path}: a plan file is applied exactly as it was "
         "reviewed; pass the flag to `reconciler plan ... --out` instead"
     ]
+    assert emulator.requests() == []
+
+
+# --- item 2: a drift report is a report --------------------------------------------------------------------
+
+
+def test_a_saved_drift_report_is_kind_drift_and_apply_refuses_it(emulator: Control, run: Any, tmp_path: Path) -> None:
+    emulator.seed_examples()
+    path = tmp_path / "drift.json"
+    saved = run("plan", "examples/jobs", "--drift", "--out", str(path))
+    assert saved.exit_code == 0, saved.stderr
+    document = json.loads(path.read_text())
+    assert document["kind"] == "drift"
+    assert document["summary"]["calls"] == 0
+    assert [job["calls"] for job in document["jobs"]] == [[]] * len(document["jobs"])
+    assert "apply refuses it" in saved.stderr
+    emulator.clear_log()
+    applied = run("apply", str(path))
+    assert applied.exit_code == 1
+    assert applied.stderr.strip().splitlines() == [
+        f"error: {path}: a drift report (plan --drift) cannot be applied; save a plan without --drift"
+    ]
+    assert emulator.requests() == []
+
+
+def test_drift_lists_no_call_in_any_format_and_its_summary_reads(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    shown = run("plan", "examples/jobs", "--drift")
+    assert shown.exit_code == 0, shown.stderr
+    assert not [line for line in shown.stdout.splitlines() if line.lstrip().startswith("→")]
+    assert shown.stdout.rstrip().splitlines()[-1] == (
+        "Drift: 6 jobs differ (12 fields), 0 errors, 1 unchanged. Requests: 1 read, 0 writes, 0 retries."
+    )
+    printed = run("plan", "examples/jobs", "--drift", "--format", "json").json()
+    assert printed["kind"] == "drift"
+    assert all(job["calls"] == [] for job in printed["jobs"])
+    comment = run("plan", "examples/jobs", "--drift", "--format", "markdown").stdout
+    assert comment.splitlines()[0] == "<!-- bytenite-reconciler:drift -->"
+    assert "<!-- bytenite-reconciler:plan -->" not in comment
+    assert "Calls:" not in comment
+    assert "·  ·" not in comment
+    assert "6 jobs differ (12 fields) · 0 errors · 1 unchanged" in comment
+
+
+def test_one_drifted_job_reads_in_the_singular(emulator: Control, run: Any) -> None:
+    emulator.seed_examples()
+    shown = run("plan", "examples/jobs/analytics/daily-rollup.yaml", "--drift")
+    assert shown.stdout.rstrip().splitlines()[-1] == (
+        "Drift: 1 job differs (1 field), 0 errors, 0 unchanged. Requests: 1 read, 0 writes, 0 retries."
+    )
+
+
+@pytest.mark.parametrize("flag", ["--prune", "--replace"])
+def test_drift_refuses_the_flags_that_propose_writes(emulator: Control, run: Any, flag: str) -> None:
+    outcome = run("plan", "examples/jobs", "--drift", flag)
+    assert outcome.exit_code == 1
+    assert outcome.stderr.strip() == f"error: --drift proposes no writes: {flag} cannot be used with it"
     assert emulator.requests() == []

@@ -127,3 +127,23 @@ def test_drift_refuses_the_flags_that_propose_writes(emulator: Control, run: Any
     assert outcome.exit_code == 1
     assert outcome.stderr.strip() == f"error: --drift proposes no writes: {flag} cannot be used with it"
     assert emulator.requests() == []
+
+
+# --- item 5: a selection that matches nothing is an error ------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_a_target_or_selector_matching_nothing_is_named(emulator: Control, run: Any, command: str) -> None:
+    emulator.seed_examples()
+    args = ("--target", NIGHTLY, "--target", "no-such-job", "--selector", "team=nobody", "--selector", "team=vision")
+    outcome = run(command, "examples/jobs", *args, *(("--auto-approve",) if command == "apply" else ()))
+    assert outcome.exit_code == 1
+    assert outcome.stderr.strip() == "error: no manifest matches --target no-such-job, --selector team=nobody"
+    assert emulator.requests() == []
+
+
+def test_a_selection_that_matches_nothing_together_is_an_error(emulator: Control, run: Any) -> None:
+    outcome = run("plan", "examples/jobs", "--target", NIGHTLY, "--exclude", NIGHTLY)
+    assert outcome.exit_code == 1
+    assert outcome.stderr.strip() == "error: the selection (--target, --exclude, --selector) leaves no manifest to plan"
+    assert emulator.requests() == []

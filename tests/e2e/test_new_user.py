@@ -147,3 +147,66 @@ def test_a_selection_that_matches_nothing_together_is_an_error(emulator: Control
     assert outcome.exit_code == 1
     assert outcome.stderr.strip() == "error: the selection (--target, --exclude, --selector) leaves no manifest to plan"
     assert emulator.requests() == []
+
+
+# --- item 6: import writes what validate accepts, and overwrites or creates nothing unasked ---------------
+
+AUTH_URL_JOB = {
+    "id": "11111111-2222-4333-8444-555555555555",
+    "templateId": "csv-import",
+    "name": "Basic-auth download",
+    "dataSource": {
+        "dataSourceDescriptor": "url",
+        "params": {"url": "https://example.com/a.csv", "username": "reader", "password": "hunter2-basic"},
+    },
+    "dataDestination": {"dataSourceDescriptor": "bucket"},
+}
+
+
+def test_validate_accepts_every_manifest_import_writes(emulator: Control, run: Any, tmp_path: Path) -> None:
+    """One job of each data-source family the seed holds (aws, s3, gcp, storj, url, file, bucket, bypass), and
+    a url source with basic auth."""
+    jobs = emulator.seed_examples()
+    emulator.seed([AUTH_URL_JOB])
+    families = {job[side]["dataSourceDescriptor"] for job in jobs for side in ("dataSource", "dataDestination")}
+    assert families == {"aws", "s3", "gcp", "storj", "url", "file", "bucket", "bypass"}
+    out = tmp_path / "imported"
+    out.mkdir()
+    imported = run("import", *(job["id"] for job in [*jobs, AUTH_URL_JOB]), "--out", str(out))
+    assert imported.exit_code == 0, imported.stderr
+    assert len(list(out.iterdir())) == len(jobs) + 1
+    validated = run("validate", str(out))
+    assert validated.exit_code == 0, validated.stderr
+    assert validated.stdout == f"{len(jobs) + 1} manifests valid.\n"
+    assert "hunter2-basic" not in "".join(path.read_text() for path in out.iterdir())
+
+
+def test_import_never_overwrites_without_force(emulator: Control, run: Any, tmp_path: Path) -> None:
+    emulator.seed_examples()
+    out = tmp_path / "imported"
+    out.mkdir()
+    first = run("import", NIGHTLY, "--out", str(out))
+    assert first.exit_code == 0, first.stderr
+    (path,) = out.iterdir()
+    path.write_text("# my edits\n" + path.read_text())
+    again = run("import", NIGHTLY, "--out", str(out))
+    assert again.exit_code == 1
+    assert again.stderr.strip() == f"error: --out: {path} already exists (pass --force to overwrite)"
+    assert path.read_text().startswith("# my edits")
+    forced = run("import", NIGHTLY, "--out", str(out), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert not path.read_text().startswith("# my edits")
+
+
+def test_import_into_a_missing_folder_needs_mkdir(emulator: Control, run: Any, tmp_path: Path) -> None:
+    emulator.seed_examples()
+    out = tmp_path / "new" / "folder"
+    refused = run("import", NIGHTLY, "--out", str(out))
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == f"error: --out {out}: the folder does not exist (pass --mkdir to create it)"
+    assert not out.parent.exists()
+    assert emulator.requests() == []
+    created = run("import", NIGHTLY, "--out", str(out), "--mkdir")
+    assert created.exit_code == 0, created.stderr
+    assert f"created {out}" in created.stderr
+    assert len(list(out.iterdir())) == 1

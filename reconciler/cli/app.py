@@ -120,7 +120,7 @@ def debugging() -> bool:
 def _setup_logging() -> None:
     level = logging.DEBUG if debugging() else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Printable("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("reconciler")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -132,6 +132,15 @@ def _setup_logging() -> None:
     retries.handlers[:] = [handler]
     retries.propagate = False
     retries.setLevel(logging.DEBUG if debugging() else logging.ERROR)
+
+
+class _Printable(logging.Formatter):
+    """Log lines can carry server text (a retried call's error): no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from reconciler.rendering.values import printable
+
+        return printable(super().format(record), multiline=True)
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., None]:

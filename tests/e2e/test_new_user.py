@@ -210,3 +210,62 @@ def test_import_into_a_missing_folder_needs_mkdir(emulator: Control, run: Any, t
     assert created.exit_code == 0, created.stderr
     assert f"created {out}" in created.stderr
     assert len(list(out.iterdir())) == 1
+
+
+# --- item 9: messages in words --------------------------------------------------------------------------
+
+WORDY = """apiVersion: reconciler.bytenite.io/v1
+kind: Job
+metadata:
+  key: "has space"
+spec:
+  name: ""
+  dataSource: {dataSourceDescriptor: url, params: {url: "ftp://host/x", name: a}}
+  params: []
+"""
+
+
+def test_manifest_errors_say_what_is_allowed_in_words(run: Any, tmp_path: Path) -> None:
+    path = tmp_path / "wordy.yaml"
+    path.write_text(WORDY)
+    outcome = run("validate", str(path), "nonexistent")
+    assert outcome.exit_code == 1
+    assert outcome.stderr.splitlines() == [
+        f"error: {path}:4:3: key: must be 1 to 200 characters: ASCII letters, digits and . _ - / : (starting with "
+        "a letter or a digit); no spaces, #, ; or =",
+        f"error: {path}:6:3: name: must not be empty",
+        f"error: {path}:7:52: url: must be an http:// or https:// URL without spaces, or a whole "
+        "${env:NAME} reference",
+        f"error: {path}:7:73: key 'name' is not allowed here",
+        f"error: {path}:8:3: params: must be a mapping, got a list",
+        "error: nonexistent: no such file or folder",
+        "6 problems in the manifests; nothing was sent to the API.",
+    ]
+    assert "ftp://host/x" not in outcome.stderr
+
+
+def test_a_retried_call_is_said_once_on_stderr(emulator: Control, run: Any) -> None:
+    """An unreachable API used to be retried for 25 s in silence."""
+    outcome = run("plan", "examples/jobs", "--api-url", "http://127.0.0.1:1/v1", "--retry-attempts", "3")
+    assert outcome.exit_code == 1
+    called = "POST http://127.0.0.1:1/v1/auth/access_token: ConnectError: All connection attempts failed"
+    assert (
+        outcome.stderr.splitlines()[0]
+        == f"WARNING reconciler.retrying: request failed: {called}; retrying (attempt 2 of 3)"
+    )
+    assert len(outcome.stderr.splitlines()) == 2
+    assert outcome.stderr.splitlines()[1].startswith(f"error: cannot reach the API: {called}")
+
+
+def test_counts_of_one_read_in_the_singular(emulator: Control, run: Any, tmp_path: Path) -> None:
+    emulator.seed_examples()
+    planned = run("plan", "examples/jobs/analytics/daily-rollup.yaml", "--out", str(tmp_path / "plan.json"))
+    assert planned.stdout.rstrip().splitlines()[-1] == (
+        "Plan: 1 to update (1 call), 0 blocked, 0 errors, 0 unchanged. Requests: 1 read, 0 writes, 0 retries."
+    )
+    comment = run("plan", "examples/jobs/analytics/daily-rollup.yaml", "--format", "markdown").stdout
+    assert "1 to update (1 call)" in comment
+    assert "Requests: 1 read, 0 writes, 0 retries." in comment
+    applied = run("apply", str(tmp_path / "plan.json"))
+    assert applied.exit_code == 0, applied.stderr
+    assert f"Applying the reviewed plan {tmp_path / 'plan.json'} (1 call)" in applied.stderr

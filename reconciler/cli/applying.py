@@ -18,7 +18,7 @@ from reconciler.cli.app import (
     guarded,
 )
 from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare, settings_from
-from reconciler.cli.output import confirmed, progress_bar, show_plan, show_report
+from reconciler.cli.output import confirmed, full_values_option, progress_bar, show_plan, show_report
 from reconciler.cli.running import interruptibly, reading, run_async
 
 if TYPE_CHECKING:
@@ -32,9 +32,12 @@ if TYPE_CHECKING:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required outside a terminal).")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 3 when items are blocked.")
+@full_values_option
 @debug_option
 @guarded
-def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exitcode: bool, **options: Any) -> int:
+def apply(
+    paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exitcode: bool, full_values: bool, **options: Any
+) -> int:
     """Plan, show the plan, ask, then send only the PATCH calls needed.
 
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
@@ -53,7 +56,7 @@ def apply(paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exit
         planned = reading(work, config)
     plan = planned.plan
     if output == "text":
-        show_plan(plan, output, partial=selection.partial)
+        show_plan(plan, output, partial=selection.partial, full=full_values)
     if plan.has_errors:
         if output == "json":
             show_plan(plan, output, partial=selection.partial)  # the reasons, for the pipeline reading stdout

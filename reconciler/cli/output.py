@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from reconciler import plans, reports, settings
 
 
+full_values_option = click.option(
+    "--full-values", is_flag=True, help="Show long values whole (else a window around where they differ)."
+)
+
+
 def style(out: TextIO) -> Callable[[str, str], str]:
     if out.isatty() and not os.environ.get("NO_COLOR"):
         return lambda text, colour: click.style(text, fg=colour)
@@ -24,8 +29,15 @@ def style(out: TextIO) -> Callable[[str, str], str]:
 
 
 def show_plan(
-    plan: plans.Plan, output: str, *, partial: bool, drift: bool = False, meta: dict[str, Any] | None = None
+    plan: plans.Plan,
+    output: str,
+    *,
+    partial: bool,
+    drift: bool = False,
+    meta: dict[str, Any] | None = None,
+    full: bool = False,
 ) -> None:
+    """The plan on stdout; ``full`` (``--full-values``) shows long values whole instead of a window of them."""
     if output == "json":
         from reconciler.rendering import document
 
@@ -33,11 +45,13 @@ def show_plan(
     elif output == "markdown":
         from reconciler.rendering import markdown
 
-        markdown.render_plan(plan, sys.stdout, link=github_link(), partial=partial, drift=drift)
+        cell = None if full else markdown.CELL_CHARS
+        markdown.render_plan(plan, sys.stdout, link=github_link(), partial=partial, drift=drift, cell=cell)
     else:
-        from reconciler.rendering import text
+        from reconciler.rendering import text, values
 
-        text.render_plan(plan, sys.stdout, style=style(sys.stdout), partial=partial, drift=drift)
+        limit = None if full else values.MAX_VALUE_CHARS
+        text.render_plan(plan, sys.stdout, style=style(sys.stdout), partial=partial, drift=drift, limit=limit)
 
 
 def plan_meta(config: settings.Settings) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import click
 
 from reconciler.cli.app import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
 from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare
-from reconciler.cli.output import check_out, plan_meta, progress_bar, save_plan, show_plan
+from reconciler.cli.output import check_out, full_values_option, plan_meta, progress_bar, save_plan, show_plan
 from reconciler.cli.running import reading
 
 if TYPE_CHECKING:
@@ -25,10 +25,18 @@ FORMATS: Final = click.Choice(["text", "json", "markdown"])
 @click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan as a JSON plan file, for apply.")
 @click.option("--drift", is_flag=True, help="Only report fields changed on the server; propose no writes.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending, 3 when items are blocked.")
+@full_values_option
 @debug_option
 @guarded
 def plan(
-    paths: tuple[str, ...], output: str, out: str | None, drift: bool, detailed_exitcode: bool, **options: Any
+    paths: tuple[str, ...],
+    output: str,
+    *,
+    out: str | None,
+    drift: bool,
+    detailed_exitcode: bool,
+    full_values: bool,
+    **options: Any,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
 
@@ -48,7 +56,7 @@ def plan(
         planned = reading(work, config)
     shown = plans.drift(planned.plan) if drift else planned.plan
     meta = plan_meta(config)  # one document: --format json prints what --out saves, api_url included
-    show_plan(shown, output, partial=selection.partial, drift=drift, meta=meta)
+    show_plan(shown, output, partial=selection.partial, drift=drift, meta=meta, full=full_values)
     if out:
         save_plan(shown, out, meta, partial=selection.partial, drift=drift)
     return _plan_exit(shown, detailed_exitcode)

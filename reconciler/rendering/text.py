@@ -51,14 +51,20 @@ def plain(text: str, colour: str) -> str:
 
 
 def render_plan(
-    plan: plans.Plan, out: TextIO, *, style: Style = plain, partial: bool = False, drift: bool = False
+    plan: plans.Plan,
+    out: TextIO,
+    *,
+    style: Style = plain,
+    partial: bool = False,
+    drift: bool = False,
+    limit: int | None = values.MAX_VALUE_CHARS,
 ) -> None:
     if drift:
         out.write("Drift: fields that differ on the server from the manifests (nothing is proposed).\n\n")
     for job in sorted(plan.jobs, key=_order):
         if job.action is plans.Action.UNCHANGED:
             continue
-        _job(job, out, style)
+        _job(job, out, style, limit)
     unchanged = plan.counts[plans.Action.UNCHANGED]
     if unchanged:
         out.write(style(f"  = {values.plural(unchanged, 'job')} unchanged\n", "bright_black"))
@@ -69,7 +75,7 @@ def _order(job: plans.JobPlan) -> tuple[int, str]:
     return ORDER.index(job.action), job.source
 
 
-def _job(job: plans.JobPlan, out: TextIO, style: Style) -> None:
+def _job(job: plans.JobPlan, out: TextIO, style: Style, limit: int | None) -> None:
     head = HEADS[job.action]
     name = f"  {values.shown(job.name)}" if job.name else ""
     flag = style("  [destructive]", "red") if job.destructive else ""
@@ -84,7 +90,7 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style) -> None:
     elif job.reason:
         out.write(f"    {reason}\n")
     for change in job.changes:
-        sign, text = values.change_line(change)
+        sign, text = values.change_line(change, limit=limit)
         out.write(f"    {style(sign, SIGN_COLOURS[sign])} {printable(text)}\n")
     for call in job.calls:
         mark = style("  [destructive]", "red") if call.destructive else ""

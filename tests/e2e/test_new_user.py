@@ -269,3 +269,43 @@ def test_counts_of_one_read_in_the_singular(emulator: Control, run: Any, tmp_pat
     applied = run("apply", str(tmp_path / "plan.json"))
     assert applied.exit_code == 0, applied.stderr
     assert f"Applying the reviewed plan {tmp_path / 'plan.json'} (1 call)" in applied.stderr
+
+
+# --- item 8: long values show where they differ, and whole on request ------------------------------------
+
+LONG_ID = "22222222-3333-4444-8555-666666666666"
+PREFIX = "a lighthouse at dusk, " * 20  # 440 characters the two sides share
+
+
+def _long_value_job(emulator: Control, tmp_path: Path) -> Path:
+    emulator.seed([{"id": LONG_ID, "templateId": "t", "name": "Long", "params": {"app": {"prompt": PREFIX + "red"}}}])
+    path = tmp_path / "long.yaml"
+    path.write_text(
+        "apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata:\n  id: " + LONG_ID + "\nspec:\n"
+        f"  params:\n    app:\n      prompt: {json.dumps(PREFIX + 'blue')}\n"
+    )
+    return path
+
+
+def test_a_long_value_is_shown_around_its_first_difference(emulator: Control, run: Any, tmp_path: Path) -> None:
+    path = _long_value_job(emulator, tmp_path)
+    line = next(line for line in run("plan", str(path)).stdout.splitlines() if "params.app.prompt" in line)
+    before, after = line.split(": ", 1)[1].split(" → ")
+    assert before.startswith("…")
+    assert after.startswith("…")
+    assert before.endswith('red"')
+    assert after.endswith('blue"')
+    assert len(before) < 200
+    assert before[:-5] == after[:-6]  # both sides cut at the same offset: the text before the difference agrees
+    comment = run("plan", str(path), "--format", "markdown").stdout
+    row = next(line for line in comment.splitlines() if "params.app.prompt" in line)
+    assert 'red"`' in row
+    assert 'blue"`' in row
+
+
+def test_full_values_shows_long_values_whole(emulator: Control, run: Any, tmp_path: Path) -> None:
+    path = _long_value_job(emulator, tmp_path)
+    for command in (("plan",), ("plan", "--format", "markdown"), ("apply", "--auto-approve")):
+        shown = run(*command, str(path), "--full-values").stdout
+        assert json.dumps(PREFIX + "red") in shown, command
+        assert json.dumps(PREFIX + "blue") in shown, command

@@ -33,14 +33,18 @@ class ReconcilerError(Exception):
 
 @dataclass(frozen=True)
 class Position:
-    """Where a manifest value sits: shown as ``file:line:column`` (1-based, as editors count)."""
+    """Where a manifest value sits: shown as ``file:line:column`` (1-based, as editors count).
+
+    Line 0 is no position at all (a path that does not exist has no line 1): shown as the path alone, since a
+    made-up ``:1:1`` sends editors and readers looking inside a file that is not there.
+    """
 
     file: str
     line: int
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def find_files(paths: Sequence[str]) -> tuple[list[Path], list[errors.ManifestPr
         elif root.is_file():
             found.append(root)
         else:
-            problems.append(_problem(given, "no such file or directory"))
+            problems.append(_problem(given, "no such file or folder", line=0, column=0))
     unique = list(dict.fromkeys(found))
     return unique, problems
 

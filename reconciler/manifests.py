@@ -106,6 +106,8 @@ class S3Params(Strict):
 class UrlParams(Strict):
     type_url: TypeUrl
     url: Annotated[str, Field(pattern=r"^(https?://\S+|\$\{env:[A-Za-z_][A-Za-z0-9_]*(:-)?\})$")]
+    # HTTP basic auth, as older jobs carry it: import writes both, so validate must accept both.
+    username: NonEmpty | None = None
     password: NonEmpty | None = None
 
 

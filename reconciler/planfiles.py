@@ -124,7 +124,9 @@ def read(path: str) -> PlanDoc:
         where = ".".join(str(part) for part in first["loc"])
         raise errors.PlanFileError(f"{path}: not a valid plan file: {where}: {first['msg']}") from None
     if document.kind != "plan":
-        raise errors.PlanFileError(f"{path}: a drift report cannot be applied")
+        raise errors.PlanFileError(
+            f"{path}: a drift report (plan --drift) cannot be applied; save a plan without --drift"
+        )
     if not document.api_url:
         raise errors.PlanFileError(f"{path}: the plan file does not say which API it was made against (api_url)")
     from reconciler import planchecks

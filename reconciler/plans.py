@@ -128,6 +128,21 @@ class Plan:
         return any(job.action is Action.ERROR for job in self.jobs)
 
 
+def drift(plan: Plan) -> Plan:
+    """The plan as a drift report: what differs on the server, with no call in it, in any format.
+
+    A launch is not drift (the fields match; only the manifest's ``run`` asks for something), so a job whose
+    only call is its launch reads as unchanged; every other job keeps its differences and loses its calls and
+    the declared values a plan file would need to write.
+    """
+
+    def reported(job: JobPlan) -> JobPlan:
+        action = Action.UNCHANGED if job.action is Action.LAUNCH else job.action
+        return replace(job, action=action, calls=(), declared={}, basis={})
+
+    return replace(plan, jobs=tuple(map(reported, plan.jobs)))
+
+
 @dataclass(frozen=True)
 class Options:
     """The flags that allow more than updates: each destructive kind of item needs its own."""

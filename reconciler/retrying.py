@@ -7,11 +7,14 @@ only decides, per failure, whether to retry and whether the server named the wai
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from reconciler import errors, settings
+
+log = logging.getLogger(__name__)
 
 
 def retry_after(header: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -52,11 +55,20 @@ class Hook:
             self._not_json += 1
             if self._not_json > 1:
                 return False
+            self.retries += 1  # one quick second look, not a wait worth a line: the failure names the URL
+            return True
         if error.retry_after is not None:
             remaining = self.policy.budget - (self.clock() - self.started)
             if error.retry_after > remaining:
                 return False
-            self.retries += 1
+            self._retrying(error)
             return error.retry_after
-        self.retries += 1
+        self._retrying(error)
         return True
+
+    def _retrying(self, error: Exception) -> None:
+        """Count a retry; the first of a call is said on stderr (a warning), so an unreachable API is not a
+        silent wait of many seconds. Later ones are counted in the summary only: one line per call at most."""
+        self.retries += 1
+        if self.retries == 1:
+            log.warning("%s; retrying (attempt 2 of %d)", error, self.policy.attempts)

@@ -56,6 +56,14 @@ class Selection:
             return False
         return all(labels.get(name) == value for name, value in self.selectors)
 
+    def unmatched(self, entries: Sequence[validating.Entry]) -> list[str]:
+        """Each ``--target`` and ``--selector`` that no manifest answers to: a typo there would otherwise plan
+        nothing and exit 0, reading as "in sync"."""
+        names = {entry.job_id for entry in entries} | {entry.manifest.metadata.key for entry in entries}
+        labels = {item for entry in entries for item in entry.manifest.metadata.labels.items()}
+        missing = [f"--target {target}" for target in self.targets if target not in names]
+        return missing + [f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in labels]
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -75,7 +83,13 @@ def prepare(
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
 ) -> Prepared:
     """Validate, select and resolve references; an unset variable is a manifest error at its position."""
-    entries = [entry for entry in validating.load(paths, max_bytes=max_bytes) if selection.keeps(entry)]
+    loaded = validating.load(paths, max_bytes=max_bytes)
+    entries = [entry for entry in loaded if selection.keeps(entry)]
+    unmatched = selection.unmatched(loaded)
+    if unmatched:
+        raise errors.ConfigError("no manifest matches " + ", ".join(unmatched))
+    if not entries and (selection.targets or selection.selectors):
+        raise errors.ConfigError("the selection (--target, --exclude, --selector) leaves no manifest to plan")
     desired: dict[str, states.Job] = {}
     declared: dict[str, states.Job] = {}
     sensitive: dict[str, frozenset[redaction.Path]] = {}

@@ -10,6 +10,7 @@ import datetime
 import difflib
 import functools
 import math
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -81,9 +82,16 @@ def _message(item: Any) -> str:
     kind, loc = item["type"], item["loc"]
     key = loc[-1] if loc else ""
     if kind == "extra_forbidden":
+        if key in KNOWN_KEYS:  # a key of another section: suggesting it back ("did you mean 'name'?") helps nobody
+            return f"key '{_brief(str(key))}' is not allowed here"
         near = difflib.get_close_matches(str(key)[:100], KNOWN_KEYS, n=1)
         hint = f" (did you mean '{near[0]}'?)" if near else ""
         return f"unknown key '{_brief(str(key))}'{hint}"
+    if kind in IN_WORDS:
+        return f"{key}: {IN_WORDS[kind]}" if isinstance(key, str) and key else IN_WORDS[kind]
+    if kind == "string_pattern_mismatch":
+        # The value itself is not echoed: a URL that fails here may carry user:password@.
+        return f"{key}: {PATTERN_WORDS.get(str(key), 'has characters that are not allowed')}"
     if kind == "missing":
         return f"missing required key '{key}'"
     if kind == "union_tag_invalid":  # reported at the descriptor (see _loc), which the message names
@@ -95,11 +103,33 @@ def _message(item: Any) -> str:
         )
     if kind == "union_tag_not_found":
         return "missing required key 'dataSourceDescriptor'"
-    message = str(item["msg"]).removeprefix("Value error, ")
+    message = _in_words(str(item["msg"]).removeprefix("Value error, "))
     if kind.endswith("_type") or kind == "literal_error":
-        message = f"{message[:1].lower()}{message[1:]}, got {_kind_of(item.get('input'))}"
+        message = f"{message}, got {_kind_of(item.get('input'))}"
         return f"{key}: {message}" if isinstance(key, str) and key else message
     return f"{key}: {message}" if isinstance(key, str) and key else message
+
+
+# pydantic's wording names its own machinery (regexes, "instance of Spec"); a manifest error says in words what
+# is allowed instead.
+IN_WORDS: Final = {"string_too_short": "must not be empty"}
+PATTERN_WORDS: Final = {
+    "id": "must be a ByteNite job id: 1 to 128 ASCII letters, digits and . _ - (starting with a letter or a digit)",
+    "key": f"must be {manifests.KEY_ALPHABET}",
+    "url": "must be an http:// or https:// URL without spaces, or a whole ${env:NAME} reference",
+}
+PYDANTIC_PHRASES: Final = (
+    (re.compile(r"^Input should be "), "must be "),
+    (re.compile(r"a valid dictionary( or instance of \w+)?"), "a mapping"),
+    (re.compile(r"a valid (integer|boolean|string|list|number)"), lambda m: {"integer": "an integer",
+     "boolean": "true or false", "string": "a string", "list": "a list", "number": "a number"}[m.group(1)]),
+)  # fmt: skip
+
+
+def _in_words(message: str) -> str:
+    for pattern, words in PYDANTIC_PHRASES:
+        message = pattern.sub(words, message)
+    return message[:1].lower() + message[1:]
 
 
 def _brief(text: str, limit: int = 60) -> str:

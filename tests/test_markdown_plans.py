@@ -81,7 +81,7 @@ def test_markdown_puts_the_marker_and_counts_first_and_problems_on_top() -> None
     assert text.index("Errors") < text.index("Blocked") < text.index("To update")
     assert "OLD-KEY-VALUE" not in text
     assert "NEW-KEY-VALUE" not in text
-    assert "Requests: 5 reads, 0 writes, 1 retries." in text
+    assert "Requests: 5 reads, 0 writes, 1 retry." in text
 
 
 def test_markdown_stays_under_the_comment_limit_for_2000_changed_jobs() -> None:
@@ -105,7 +105,8 @@ def test_markdown_links_to_the_commit_when_ci_names_it() -> None:
 
 
 def test_partial_and_drift_say_so() -> None:
-    text = _render(_plan(), partial=True, drift=True)
+    text = _render(plans.drift(_plan()), partial=True, drift=True)
+    assert text.splitlines()[0] == markdown.DRIFT_MARKER != markdown.MARKER
     assert "ByteNite drift report" in text
     assert "Partial plan" in text
     assert "Calls:" not in text

@@ -4,7 +4,7 @@ Exit codes, one table for ``plan`` and ``apply``:
 
 ====  ==========================================================================================
 0     success: nothing to do, or everything done
-1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key
+1     error: invalid manifests, a job that does not exist, the API unreachable, a refused key, a usage error
 2     changes pending (``plan --detailed-exitcode``)
 3     blocked items present (``--detailed-exitcode``; outranks 2)
 4     partial or stale (``apply``): something failed, was refused as stale, or was not attempted
@@ -14,11 +14,12 @@ Exit codes, one table for ``plan`` and ``apply``:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final, NoReturn
 
 import click
@@ -34,7 +35,12 @@ QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvi
 
 
 class LazyGroup(click.Group):
-    """Subcommands that live in other packages are imported only when they are run or asked for help."""
+    """Subcommands that live in other packages are imported only when they are run or asked for help.
+
+    Usage errors (an unknown option, a bad value, a missing argument) exit 1, not click's 2: under
+    ``--detailed-exitcode`` 2 means "changes pending", and a pipeline must never read a typo as a diff.
+    Parsing happens in two places, the group's own context and each subcommand's, so both are covered here.
+    """
 
     lazy: Final = {"emulator": "reconciler.emulator.command:command"}
 
@@ -47,6 +53,32 @@ class LazyGroup(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _usage_errors_exit_1():
+            return super().invoke(ctx)
+
+
+class UsageError(click.UsageError):
+    """click's usage error, shown the same way (usage line, help hint, message), exiting 1."""
+
+    exit_code = EXIT_ERROR
+
+
+@contextlib.contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except UsageError:
+        raise
+    except click.UsageError as error:
+        raise UsageError(error.format_message(), error.ctx) from None
 
 
 def _debug_callback(ctx: click.Context, _: click.Parameter, value: bool) -> bool:
@@ -88,7 +120,7 @@ def debugging() -> bool:
 def _setup_logging() -> None:
     level = logging.DEBUG if debugging() else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Printable("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("reconciler")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -100,6 +132,15 @@ def _setup_logging() -> None:
     retries.handlers[:] = [handler]
     retries.propagate = False
     retries.setLevel(logging.DEBUG if debugging() else logging.ERROR)
+
+
+class _Printable(logging.Formatter):
+    """Log lines can carry server text (a retried call's error): no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from reconciler.rendering.values import printable
+
+        return printable(super().format(record), multiline=True)
 
 
 def guarded(command: Callable[..., int]) -> Callable[..., None]:

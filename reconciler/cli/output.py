@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from reconciler import plans, reports, settings
 
 
+full_values_option = click.option(
+    "--full-values", is_flag=True, help="Show long values whole (else a window around where they differ)."
+)
+
+
 def style(out: TextIO) -> Callable[[str, str], str]:
     if out.isatty() and not os.environ.get("NO_COLOR"):
         return lambda text, colour: click.style(text, fg=colour)
@@ -24,8 +29,15 @@ def style(out: TextIO) -> Callable[[str, str], str]:
 
 
 def show_plan(
-    plan: plans.Plan, output: str, *, partial: bool, drift: bool = False, meta: dict[str, Any] | None = None
+    plan: plans.Plan,
+    output: str,
+    *,
+    partial: bool,
+    drift: bool = False,
+    meta: dict[str, Any] | None = None,
+    full: bool = False,
 ) -> None:
+    """The plan on stdout; ``full`` (``--full-values``) shows long values whole instead of a window of them."""
     if output == "json":
         from reconciler.rendering import document
 
@@ -33,11 +45,13 @@ def show_plan(
     elif output == "markdown":
         from reconciler.rendering import markdown
 
-        markdown.render_plan(plan, sys.stdout, link=github_link(), partial=partial, drift=drift)
+        cell = None if full else markdown.CELL_CHARS
+        markdown.render_plan(plan, sys.stdout, link=github_link(), partial=partial, drift=drift, cell=cell)
     else:
-        from reconciler.rendering import text
+        from reconciler.rendering import text, values
 
-        text.render_plan(plan, sys.stdout, style=style(sys.stdout), partial=partial, drift=drift)
+        limit = None if full else values.MAX_VALUE_CHARS
+        text.render_plan(plan, sys.stdout, style=style(sys.stdout), partial=partial, drift=drift, limit=limit)
 
 
 def plan_meta(config: settings.Settings) -> dict[str, Any]:
@@ -67,7 +81,8 @@ def check_out(path: str) -> None:
         raise errors.ConfigError(f"--out {path}: the folder {folder} is not writable")
 
 
-def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: bool) -> None:
+def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: bool, drift: bool = False) -> None:
+    """The plan as a plan file; a drift report is saved as ``kind: drift``, which apply refuses."""
     import io
     from pathlib import Path
 
@@ -75,12 +90,15 @@ def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: boo
     from reconciler.rendering import document
 
     out = io.StringIO()
-    document.write(document.plan_document(plan, partial=partial, meta=meta), out)
+    document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta), out)
     try:
         files.write_atomically(Path(path), out.getvalue())
     except OSError as error:
         raise errors.ConfigError(f"--out {path}: cannot write the plan file: {error.strerror}") from None
-    click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
+    if drift:
+        click.echo(f"Drift report saved to {path} (a report: apply refuses it)", err=True)
+    else:
+        click.echo(f"Plan saved to {path}; apply it with: reconciler apply {path}", err=True)
 
 
 def github_link() -> Callable[[str, int | None], str | None]:

@@ -15,7 +15,10 @@ from reconciler.rendering import text, values
 from reconciler.rendering.values import printable
 
 MARKER: Final = "<!-- bytenite-reconciler:plan -->"
+# A drift report has its own marker: CI that updates "its" plan comment in place must not overwrite it.
+DRIFT_MARKER: Final = "<!-- bytenite-reconciler:drift -->"
 LIMIT: Final = 65_000
+CELL_CHARS: Final = 80  # a table cell; --full-values shows values whole
 Link = Callable[[str, int | None], str | None]
 TITLES: Final = {
     plans.Action.ERROR: "Errors",
@@ -58,10 +61,11 @@ def render_plan(
     partial: bool = False,
     drift: bool = False,
     limit: int = LIMIT,
+    cell: int | None = CELL_CHARS,
 ) -> None:
     head = _head(plan, partial=partial, drift=drift)
     blocks = [
-        (job.action, _job(job, link, drift=drift))
+        (job.action, _job(job, link, cell))
         for action in TITLES
         for job in sorted(plan.jobs, key=lambda job: job.source)
         if job.action is action
@@ -82,7 +86,15 @@ def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     if plan.destructive:
         items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
         summary += f"\n\n> ⚠️ **{items}** (prune, abort, replace)."
-    lines = [MARKER, f"### {title}", "", summary, "", f"<sub>{text.requests(plan.requests)}</sub>", ""]
+    lines = [
+        DRIFT_MARKER if drift else MARKER,
+        f"### {title}",
+        "",
+        summary,
+        "",
+        f"<sub>{text.requests(plan.requests)}</sub>",
+        "",
+    ]
     if partial:
         lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
     if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
@@ -104,7 +116,7 @@ def _fit(head: str, blocks: list[tuple[plans.Action, str]], limit: int) -> tuple
     return body, shown
 
 
-def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
+def _job(job: plans.JobPlan, link: Link, cell: int | None) -> str:
     file = job.source.rsplit(":", 1)[0]
     name = f" <code>{_escape(values.shown(job.name))}</code>" if job.name else ""
     name += " <b>[destructive]</b>" if job.destructive else ""
@@ -115,9 +127,9 @@ def _job(job: plans.JobPlan, link: Link, *, drift: bool) -> str:
     ]
     if job.changes:
         parts.append("| | field | server | manifest |\n|---|---|---|---|")
-        parts.extend(_row(change, job, file, link) for change in job.changes)
+        parts.extend(_row(change, job, file, link, cell) for change in job.changes)
         parts.append("")
-    if job.calls and not drift:
+    if job.calls:
         parts.append("Calls: " + ", ".join(_call(call) for call in job.calls) + "\n")
     parts.append("</details>\n")
     return "\n".join(parts) + "\n"
@@ -128,13 +140,14 @@ def _call(call: plans.Call) -> str:
     return _code(f"{call.method} {call.path}") + target + (" **[destructive]**" if call.destructive else "")
 
 
-def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link) -> str:
+def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link, cell: int | None) -> str:
     sign, _ = values.change_line(change)
     line = job.lines.get(change.dotted)
     url = link(file, line)
     field = f"[{_code(change.dotted)}]({url})" if url else _code(change.dotted) + (f" (line {line})" if line else "")
-    before = "" if change.before is diffs.ABSENT else _code(values.shown(change.before, limit=80))
-    after = "" if change.after is diffs.ABSENT else _code(values.shown(change.after, limit=80))
+    before, after = values.pair(change.before, change.after, limit=cell)
+    before = "" if change.before is diffs.ABSENT else _code(before)
+    after = "" if change.after is diffs.ABSENT else _code(after)
     return f"| {sign} | {field} | {before} | {after} |"
 
 

@@ -51,17 +51,23 @@ def plain(text: str, colour: str) -> str:
 
 
 def render_plan(
-    plan: plans.Plan, out: TextIO, *, style: Style = plain, partial: bool = False, drift: bool = False
+    plan: plans.Plan,
+    out: TextIO,
+    *,
+    style: Style = plain,
+    partial: bool = False,
+    drift: bool = False,
+    limit: int | None = values.MAX_VALUE_CHARS,
 ) -> None:
     if drift:
         out.write("Drift: fields that differ on the server from the manifests (nothing is proposed).\n\n")
     for job in sorted(plan.jobs, key=_order):
         if job.action is plans.Action.UNCHANGED:
             continue
-        _job(job, out, style, drift=drift)
+        _job(job, out, style, limit)
     unchanged = plan.counts[plans.Action.UNCHANGED]
     if unchanged:
-        out.write(style(f"  = {unchanged} job{'s' if unchanged != 1 else ''} unchanged\n", "bright_black"))
+        out.write(style(f"  = {values.plural(unchanged, 'job')} unchanged\n", "bright_black"))
     out.write("\n" + summary(plan, partial=partial, drift=drift) + "\n")
 
 
@@ -69,7 +75,7 @@ def _order(job: plans.JobPlan) -> tuple[int, str]:
     return ORDER.index(job.action), job.source
 
 
-def _job(job: plans.JobPlan, out: TextIO, style: Style, *, drift: bool) -> None:
+def _job(job: plans.JobPlan, out: TextIO, style: Style, limit: int | None) -> None:
     head = HEADS[job.action]
     name = f"  {values.shown(job.name)}" if job.name else ""
     flag = style("  [destructive]", "red") if job.destructive else ""
@@ -84,9 +90,9 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style, *, drift: bool) -> None:
     elif job.reason:
         out.write(f"    {reason}\n")
     for change in job.changes:
-        sign, text = values.change_line(change)
+        sign, text = values.change_line(change, limit=limit)
         out.write(f"    {style(sign, SIGN_COLOURS[sign])} {printable(text)}\n")
-    for call in () if drift else job.calls:
+    for call in job.calls:
         mark = style("  [destructive]", "red") if call.destructive else ""
         target = f" (job {printable(call.target)})" if call.path == "/jobs" else ""
         out.write(style(f"    → {call.method} {printable(call.path)}{target}", "cyan") + f"{mark}\n")
@@ -104,29 +110,35 @@ def counted(plan: plans.Plan, *, drift: bool = False) -> list[str]:
     if drift:
         drifted = counts[plans.Action.UPDATE] + counts[plans.Action.BLOCKED]
         fields = sum(len(job.changes) for job in plan.jobs if job.action is not plans.Action.CREATE)
-        return [
-            f"{drifted} job{'s' if drifted != 1 else ''} differ ({fields} field{'s' if fields != 1 else ''})",
+        parts = [
+            f"{values.plural(drifted, 'job differs', 'jobs differ')} ({values.plural(fields, 'field')})",
             f"{counts[plans.Action.CREATE]} missing" if counts[plans.Action.CREATE] else "",
-            f"{counts[plans.Action.ERROR]} errors",
+            values.plural(counts[plans.Action.ERROR], "error"),
             f"{counts[plans.Action.UNCHANGED]} unchanged",
+            values.plural(counts[plans.Action.ORPHAN], "orphaned draft") if counts[plans.Action.ORPHAN] else "",
         ]
+        return [part for part in parts if part]
     parts = [
         f"{counts[plans.Action.CREATE]} to create" if counts[plans.Action.CREATE] else "",
-        f"{counts[plans.Action.UPDATE]} to update ({plan.calls} call{'s' if plan.calls != 1 else ''})",
+        f"{counts[plans.Action.UPDATE]} to update ({values.plural(plan.calls, 'call')})",
         f"{plan.launches} to launch" if plan.launches else "",
         f"{counts[plans.Action.REPLACE]} to replace" if counts[plans.Action.REPLACE] else "",
         f"{counts[plans.Action.PRUNE]} to prune" if counts[plans.Action.PRUNE] else "",
         f"{plan.destructive} destructive" if plan.destructive else "",
         f"{counts[plans.Action.BLOCKED]} blocked",
-        f"{counts[plans.Action.ERROR]} error{'s' if counts[plans.Action.ERROR] != 1 else ''}",
+        values.plural(counts[plans.Action.ERROR], "error"),
         f"{counts[plans.Action.UNCHANGED]} unchanged",
-        f"{counts[plans.Action.ORPHAN]} orphaned drafts (--prune deletes them)" if counts[plans.Action.ORPHAN] else "",
+        f"{values.plural(counts[plans.Action.ORPHAN], 'orphaned draft')} (--prune deletes them)"
+        if counts[plans.Action.ORPHAN]
+        else "",
     ]
     return [part for part in parts if part]
 
 
 def requests(counted: plans.Requests) -> str:
-    return f"Requests: {counted.reads} reads, {counted.writes} writes, {counted.retries} retries."
+    shown = (values.plural(counted.reads, "read"), values.plural(counted.writes, "write"),
+             values.plural(counted.retries, "retry", "retries"))  # fmt: skip
+    return f"Requests: {', '.join(shown)}."
 
 
 OUTCOME_SIGNS = {

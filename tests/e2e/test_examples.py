@@ -50,3 +50,23 @@ def test_the_readme_demo_plans_applies_and_converges() -> None:
     assert "Apply complete: 8 done, 1 blocked." in outcome.stdout
     assert "0 to update (0 calls), 1 blocked, 0 errors, 6 unchanged" in outcome.stdout
     assert "DEMO-ROTATED-ACCESS-KEY" not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.parametrize("recipe", RECIPES[:2], ids=lambda path: path.name)
+def test_ci_recipes_install_from_the_repository_not_an_unpublished_name(recipe: Path) -> None:
+    """``bytenite-reconciler`` is not on PyPI: a recipe that pip-installs that name fails on its first line."""
+    text = recipe.read_text()
+    installs = re.findall(r"pip install (\S+)", text)
+    assert installs
+    assert all(target == '"$RECONCILER_SOURCE"' for target in installs), installs
+    assert 'RECONCILER_SOURCE: "git+https://github.com/OWNER/REPO@REF"' in text
+
+
+def test_pre_commit_hooks_match_manifests_not_every_yaml_file() -> None:
+    hooks = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        pattern = re.compile(hook["files"])
+        assert pattern.search("jobs/media/nightly.yaml"), hook["id"]
+        assert pattern.search("manifests/a.yml"), hook["id"]
+        assert not pattern.search(".github/workflows/ci.yml"), hook["id"]
+        assert not pattern.search("docker-compose.yaml"), hook["id"]

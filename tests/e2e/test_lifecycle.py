@@ -174,7 +174,7 @@ def test_prune_lists_marked_drafts_and_deletes_them_only_with_the_flag(
 def test_import_then_plan_is_empty(emulator: Control, run: Any, tmp_path: Path, monkeypatch: Any) -> None:
     emulator.seed_examples()
     ids = ["9a3d6c1b-2e8f-4b7a-a5c4-0d9e8f7a6b51", "0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61"]
-    imported = run("import", *ids, "--out", str(tmp_path / "imported"))
+    imported = run("import", *ids, "--out", str(tmp_path / "imported"), "--mkdir")
     assert imported.exit_code == 0, imported.stderr
     assert "JOB_9A3D6C1B_DATA_SOURCE_ACCESS_KEY" in imported.stderr
     written = "".join(path.read_text() for path in (tmp_path / "imported").iterdir())

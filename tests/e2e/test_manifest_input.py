@@ -106,7 +106,8 @@ def test_a_key_outside_the_safe_alphabet_is_refused(emulator: Control, run: Any,
         outcome = run(command, str(path), *(["--auto-approve"] if command == "apply" else []))
         assert outcome.exit_code == 1, outcome.stdout
         assert outcome.stderr.startswith(f"error: {path}:3:"), outcome.stderr
-        assert "should match pattern" in outcome.stderr
+        assert "key: must be 1 to 200 characters: ASCII letters, digits and . _ - / :" in outcome.stderr
+        assert "pattern" not in outcome.stderr
     assert emulator.all_jobs() == []
 
 

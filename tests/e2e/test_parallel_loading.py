@@ -36,7 +36,7 @@ def test_many_manifests_load_in_parallel_with_every_problem_in_place(tmp_path: P
     assert sorted(errors) == [
         f"error: {folder / 'job-00001.yaml'}:3:12: job {generated.job_id(1)} is also managed by "
         f"{folder / 'job-00399.yaml'}:3:12",
-        f"error: {broken}:8:12: taskTimeout: input should be a valid integer, got the string '600'",
+        f"error: {broken}:8:12: taskTimeout: must be an integer, got the string '600'",
         f"error: {folder / 'job-00399.yaml'}:3:12: job {generated.job_id(1)} is already managed by "
         f"{folder / 'job-00001.yaml'}:3:12",
     ]

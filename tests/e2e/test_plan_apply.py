@@ -35,7 +35,7 @@ def test_plan_shows_each_changed_field_and_the_calls(emulator: Control, run: Any
     assert "~ config.taskTimeout: 600 → 3600" in out
     assert f"→ PATCH /jobs/{NIGHTLY}/configs" in out
     assert "Plan: 5 to update (8 calls), 1 blocked, 0 errors, 1 unchanged." in out
-    assert "Requests: 1 reads, 0 writes, 0 retries." in out  # one page of GET /jobs beats seven GETs
+    assert "Requests: 1 read, 0 writes, 0 retries." in out  # one page of GET /jobs beats seven GETs
     assert emulator.writes() == []
 
 

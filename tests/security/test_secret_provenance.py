@@ -247,7 +247,7 @@ def test_import_references_credentials_in_lists_mappings_and_urls(
     control.seed([server])
     out = tmp_path / "imported"
 
-    imported = invoke("--debug", "import", "sec-import", "--out", str(out))
+    imported = invoke("--debug", "import", "sec-import", "--out", str(out), "--mkdir")
 
     assert imported.exit_code == 0, imported.describe()
     leaks = imported.leaks([Sentinel(name, value) for name, value in IMPORTED.items()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -327,3 +328,16 @@ def test_an_unchanged_secret_is_no_change(key: bytes) -> None:
     spec = {"params": {"app": {"token": "${env:TOKEN}"}}}
     job = plans.plan_job(inputs(spec, wire_job(params={"app": {"token": "same"}}), environ={"TOKEN": "same"}), key)
     assert job.action is Action.UNCHANGED
+
+
+def test_a_drift_report_holds_differences_and_no_call(key: bytes) -> None:
+    """A launch is no drift (the fields match), and no job of a drift report carries a call or declared values."""
+    launch = plans.plan_job(replace(inputs({"name": "Same"}, wire_job(name="Same")), run=True), key)
+    update = plan_one({"name": "New"}, wire_job(name="Old"), key, job_id="job-2")
+    assert (launch.action, update.action) == (Action.LAUNCH, Action.UPDATE)
+    report = plans.drift(plans.Plan((launch, update)))
+    assert [job.action for job in report.jobs] == [Action.UNCHANGED, Action.UPDATE]
+    assert [job.calls for job in report.jobs] == [(), ()]
+    assert report.jobs[1].changes == update.changes
+    assert report.jobs[1].declared == {}
+    assert report.calls == 0

@@ -113,7 +113,7 @@ def test_unchanged_jobs_are_counted_not_listed(plan: plans.Plan) -> None:
 def test_the_summary_counts_everything(plan: plans.Plan) -> None:
     summary = rendered(plan)[-1]
     assert summary.startswith("Plan: 1 to update (4 calls), 1 blocked, 1 error, 1 unchanged.")
-    assert summary.endswith("Requests: 4 reads, 0 writes, 1 retries.")
+    assert summary.endswith("Requests: 4 reads, 0 writes, 1 retry.")
 
 
 def test_a_changed_secret_is_shown_as_two_fingerprints(plan: plans.Plan) -> None:

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import httpx
 import stamina
 
-from reconciler import errors, redaction, retrying, settings
+from reconciler import errors, pausing, receiving, redaction, retrying, settings
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,10 @@ class Client:
         read_only: bool = False,
         token: Token | None = None,
         expected_requests: int = 0,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.config = config
+        self.stopping = stopping  # once set, no attempt starts and a backoff sleep ends
         self.read_only = read_only
         self.counters = Counters()
         self.secrets: set[str] = {config.api_key.reveal()}
@@ -210,9 +212,11 @@ class Client:
             raise errors.ReadOnlyViolation(f"{method} {path} refused: this client only reads")
         policy = self.config.retry
         hook = retrying.Hook(policy)
+        pause = pausing.Pause(self.stopping)
+        failed: list[Exception] = []
         try:
             async for attempt in stamina.retry_context(
-                on=hook,
+                on=functools.partial(_unless_stopped, hook, pause, failed),
                 attempts=policy.attempts,
                 timeout=policy.budget,
                 wait_initial=policy.initial,
@@ -220,8 +224,16 @@ class Client:
                 wait_jitter=policy.jitter,
             ):
                 with attempt:
+                    pause.awake()
+                    if pause.stopped:
+                        raise _stopped(method, path, failed)
                     return await self._send(method, path, body, params)
+        except asyncio.CancelledError:
+            if pause.cut_short():
+                raise _stopped(method, path, failed) from None
+            raise
         finally:
+            pause.awake()
             self.counters.retries += hook.retries
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
@@ -250,7 +262,7 @@ class Client:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = await self._http.request(
+            response = await self._receive(
                 method, self.config.jobs_root + path, content=content, params=params, headers=headers
             )
         except httpx.TransportError as error:
@@ -259,6 +271,14 @@ class Client:
             raise errors.TransientError(f"{method} {path}: {reason}") from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
         return response
+
+    async def _receive(self, method: str, url: str, **request: Any) -> httpx.Response:
+        """The answer, read whole within ``--request-timeout`` and the size cap (see :mod:`reconciler.receiving`)."""
+        assert self._http is not None, "use the client as an async context manager"
+        config = self.config
+        return await receiving.receive(
+            self._http, method, url, deadline=config.request_timeout, cap=config.max_response_bytes, **request
+        )
 
     def _decode(self, response: httpx.Response) -> dict[str, Any]:
         if response.is_success:
@@ -306,8 +326,11 @@ class Client:
         self.counters.token_exchanges += 1
         body = json.dumps({"apiKey": self.config.api_key.reveal()}).encode()
         try:
-            response = await self._http.post(
-                self.config.auth_root + "/access_token", content=body, headers={"Content-Type": "application/json"}
+            response = await self._receive(
+                "POST",
+                self.config.auth_root + "/access_token",
+                content=body,
+                headers={"Content-Type": "application/json"},
             )
         except httpx.TransportError as error:
             raise errors.TransientError(f"token exchange: {_transport_reason(error, self.secrets)}") from None
@@ -319,6 +342,26 @@ class Client:
         if not token:
             raise errors.AuthError("the token exchange returned no token", status=response.status_code)
         return token, float(answer.get("expiresIn") or 3600)
+
+
+def _unless_stopped(
+    hook: retrying.Hook, pause: pausing.Pause, failed: list[Exception], error: Exception
+) -> bool | float:
+    """The retry hook, except that a stopping run retries nothing; a retry's sleep can be cut short."""
+    failed.append(error)
+    if pause.stopped:
+        return False
+    decision = hook(error)
+    if decision is not False:
+        pause.sleeping()
+    return decision
+
+
+def _stopped(method: str, path: str, failed: list[Exception]) -> errors.Stopped:
+    if not failed:
+        return errors.Stopped(f"{method} {path} not sent: the run is stopping", sent=False)
+    last = failed[-1]
+    return errors.Stopped(f"{method} {path} not retried, the run is stopping; its last attempt: {last}", sent=True)
 
 
 def _transport_reason(error: httpx.TransportError, secrets: set[str]) -> str:

@@ -211,12 +211,10 @@ class Client:
         if self.read_only and method != "GET":
             raise errors.ReadOnlyViolation(f"{method} {path} refused: this client only reads")
         policy = self.config.retry
-        hook = retrying.Hook(policy)
-        pause = pausing.Pause(self.stopping)
-        failed: list[Exception] = []
+        retries = pausing.Retries(retrying.Hook(policy), self.stopping)
         try:
             async for attempt in stamina.retry_context(
-                on=functools.partial(_unless_stopped, hook, pause, failed),
+                on=retries,
                 attempts=policy.attempts,
                 timeout=policy.budget,
                 wait_initial=policy.initial,
@@ -224,17 +222,19 @@ class Client:
                 wait_jitter=policy.jitter,
             ):
                 with attempt:
-                    pause.awake()
-                    if pause.stopped:
-                        raise _stopped(method, path, failed)
+                    retries.starting(method, path)
                     return await self._send(method, path, body, params)
         except asyncio.CancelledError:
-            if pause.cut_short():
-                raise _stopped(method, path, failed) from None
+            if retries.pause.cut_short():  # the run stopped during a backoff sleep
+                raise retries.stopped(method, path) from None
+            raise
+        except errors.TransientError:
+            if retries.refused:
+                raise retries.stopped(method, path) from None
             raise
         finally:
-            pause.awake()
-            self.counters.retries += hook.retries
+            retries.pause.awake()
+            self.counters.retries += retries.hook.retries
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     async def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None) -> dict[str, Any]:
@@ -342,26 +342,6 @@ class Client:
         if not token:
             raise errors.AuthError("the token exchange returned no token", status=response.status_code)
         return token, float(answer.get("expiresIn") or 3600)
-
-
-def _unless_stopped(
-    hook: retrying.Hook, pause: pausing.Pause, failed: list[Exception], error: Exception
-) -> bool | float:
-    """The retry hook, except that a stopping run retries nothing; a retry's sleep can be cut short."""
-    failed.append(error)
-    if pause.stopped:
-        return False
-    decision = hook(error)
-    if decision is not False:
-        pause.sleeping()
-    return decision
-
-
-def _stopped(method: str, path: str, failed: list[Exception]) -> errors.Stopped:
-    if not failed:
-        return errors.Stopped(f"{method} {path} not sent: the run is stopping", sent=False)
-    last = failed[-1]
-    return errors.Stopped(f"{method} {path} not retried, the run is stopping; its last attempt: {last}", sent=True)
 
 
 def _transport_reason(error: httpx.TransportError, secrets: set[str]) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
+from reconciler import errors, retrying
+
 
 class Pause:
     """One request's view of the run's stop event (``None``: a run that is never stopped this way)."""
@@ -58,3 +60,40 @@ class Pause:
             return False
         self._cut = False
         return task.uncancel() == 0
+
+
+class Retries:
+    """One request's stamina hook: :class:`retrying.Hook`'s decisions, except that a stopping run retries nothing.
+
+    Use it as ``on=`` and call :meth:`starting` first thing in every attempt; once the run stops, the failure
+    that ends the request is :meth:`stopped`, which says whether anything was sent and what its last attempt met.
+    """
+
+    def __init__(self, hook: retrying.Hook, stopping: asyncio.Event | None) -> None:
+        self.hook = hook
+        self.pause = Pause(stopping)
+        self.last: Exception | None = None
+        self.refused = False  # a retry the hook would have made was refused because the run is stopping
+
+    def __call__(self, error: Exception) -> bool | float:
+        self.last = error
+        if self.pause.stopped:
+            self.refused = isinstance(error, errors.TransientError)
+            return False
+        decision = self.hook(error)
+        if decision is not False:
+            self.pause.sleeping()
+        return decision
+
+    def starting(self, method: str, path: str) -> None:
+        """An attempt begins: its sleep is over; a stopping run sends nothing, not even a first attempt."""
+        self.pause.awake()
+        if self.pause.stopped:
+            raise self.stopped(method, path)
+
+    def stopped(self, method: str, path: str) -> errors.Stopped:
+        if self.last is None:
+            return errors.Stopped(f"{method} {path} not sent: the run is stopping", sent=False)
+        return errors.Stopped(
+            f"{method} {path} not retried, the run is stopping; its last attempt: {self.last}", sent=True
+        )

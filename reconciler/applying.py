@@ -108,8 +108,15 @@ async def _call(
         return _result(call, reports.Outcome.FAILED, str(error)), None
     except (errors.ApiError, errors.EndpointError) as error:
         # First contact proved the address; a page or a stray 404 now is this call's failure, not the run's.
-        return _result(call, reports.Outcome.FAILED, str(error)), None
+        return _failed(call, error), None
     return _result(call, reports.Outcome.DONE), None
+
+
+def _failed(call: plans.Call, error: errors.ApiError | errors.EndpointError) -> reports.Result:
+    if isinstance(error, errors.Stopped) and not error.sent:
+        # The run began stopping between the check in _job and the request: the call never left.
+        return _result(call, reports.Outcome.NOT_ATTEMPTED, "interrupted")
+    return _result(call, reports.Outcome.FAILED, str(error))
 
 
 async def _launched(api: client.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import httpx
 import stamina
 
-from reconciler import answers, errors, redaction, retrying, settings
+from reconciler import answers, errors, pausing, receiving, redaction, retrying, settings
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,10 @@ class Client:
         read_only: bool = False,
         token: Token | None = None,
         expected_requests: int = 0,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.config = config
+        self.stopping = stopping  # once set, no attempt starts and a backoff sleep ends
         self.read_only = read_only
         self.counters = Counters()
         self.secrets: set[str] = {config.api_key.reveal()}
@@ -169,7 +171,7 @@ class Client:
         one by one (or, worse, making every job look missing).
         """
         try:
-            await self._retrying(self._current_token)
+            await self._retrying(self._current_token, "POST", "/access_token")
         except errors.NotJson as error:
             raise errors.EndpointError(f"{error.detail}: this is not the API; {HINT_PROXY}; {HINT_URL}") from None
         except errors.TransientError as error:
@@ -234,18 +236,19 @@ class Client:
         if self.read_only and method != "GET":
             raise errors.ReadOnlyViolation(f"{method} {path} refused: this client only reads")
         try:
-            return await self._retrying(lambda: self._send(method, path, body, params))
+            return await self._retrying(lambda: self._send(method, path, body, params), method, path)
         except errors.NotJson as error:
             hint = HINT_URL if path == "/jobs" else f"{HINT_URL}; {HINT_PREFIX}"
             raise errors.EndpointError(f"{error.detail}: this is not the API; {HINT_PROXY}; {hint}") from None
 
-    async def _retrying(self, operation: Callable[[], Awaitable[Result]]) -> Result:
-        """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget)."""
+    async def _retrying(self, operation: Callable[[], Awaitable[Result]], method: str, path: str) -> Result:
+        """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget), which a
+        stopping run cuts short (see :mod:`reconciler.pausing`)."""
         policy = self.config.retry
-        hook = retrying.Hook(policy)
+        retries = pausing.Retries(retrying.Hook(policy), self.stopping)
         try:
             async for attempt in stamina.retry_context(
-                on=hook,
+                on=retries,
                 attempts=policy.attempts,
                 timeout=policy.budget,
                 wait_initial=policy.initial,
@@ -253,9 +256,19 @@ class Client:
                 wait_jitter=policy.jitter,
             ):
                 with attempt:
+                    retries.starting(method, path)
                     return await operation()
+        except asyncio.CancelledError:
+            if retries.pause.cut_short():  # the run stopped during a backoff sleep
+                raise retries.stopped(method, path) from None
+            raise
+        except errors.TransientError:
+            if retries.refused:
+                raise retries.stopped(method, path) from None
+            raise
         finally:
-            self.counters.retries += hook.retries
+            retries.pause.awake()
+            self.counters.retries += retries.hook.retries
         raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
     async def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None) -> dict[str, Any]:
@@ -283,7 +296,7 @@ class Client:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = await self._http.request(
+            response = await self._receive(
                 method, self.config.jobs_root + path, content=content, params=params, headers=headers
             )
         except httpx.TransportError as error:
@@ -293,6 +306,14 @@ class Client:
             raise errors.TransientError(f"{method} {path}: {reason}") from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
         return response
+
+    async def _receive(self, method: str, url: str, **request: Any) -> httpx.Response:
+        """The answer, read whole within ``--request-timeout`` and the size cap (see :mod:`reconciler.receiving`)."""
+        assert self._http is not None, "use the client as an async context manager"
+        config = self.config
+        return await receiving.receive(
+            self._http, method, url, deadline=config.request_timeout, cap=config.max_response_bytes, **request
+        )
 
     def _decode(self, response: httpx.Response, path: str) -> dict[str, Any]:
         if not response.is_success:
@@ -361,7 +382,7 @@ class Client:
         url = self._exchange_url
         body = json.dumps({"apiKey": self.config.api_key.reveal()}).encode()
         try:
-            response = await self._http.post(url, content=body, headers={"Content-Type": "application/json"})
+            response = await self._receive("POST", url, content=body, headers={"Content-Type": "application/json"})
         except httpx.TransportError as error:
             reason = _transport_reason(error, self.secrets)
             _refuse_unverified(error, reason, f"POST {url}")

@@ -15,6 +15,7 @@ without a traceback (unless ``--debug``)::
         ├── FailedPrecondition  400 with gRPC code 9: the job is not a draft any more
         ├── BadRequest          any other 4xx: the request itself is wrong, never retried
         ├── ReadOnlyViolation   a write attempted through a read-only client (a bug, never the user's fault)
+        ├── Stopped             the run is stopping (a signal, --run-timeout): a request not sent, or not sent again
         └── TransientError      worth retrying: 429, 5xx, connection and read failures, malformed JSON
             ├── RateLimited     429, with the server's Retry-After when it sent one
             └── NotJson         a 2xx that is not JSON at all (a login page): retried once, then an EndpointError
@@ -122,6 +123,14 @@ class BadRequest(ApiError):
 
 class ReadOnlyViolation(ApiError):
     """A write attempted through a client built for planning; planning must never write."""
+
+
+class Stopped(ApiError):
+    """The run is stopping: a request was not sent (``sent`` is false), or its failed attempt not retried."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class TransientError(ApiError):

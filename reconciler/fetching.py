@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -23,6 +22,10 @@ from reconciler import client as api
 from reconciler import errors, markers, states
 
 LIST_THRESHOLD: Final = 2
+# The most pages of GET /jobs one run reads (a million jobs). ``total`` is the server's word: the page count is
+# checked against this before anything is planned from it, so a forged total costs an error, not the memory
+# and the requests of billions of pages. Reading jobs one GET each needs no such limit.
+MAX_PAGES: Final = 10_000
 Progress = Callable[[int], None]
 Raw = dict[str, Any]
 
@@ -51,9 +54,14 @@ async def fetch(
     known: dict[str, Raw] = {}
     if list_all or len(wanted) >= LIST_THRESHOLD:
         first, total = await client.list_jobs(limit=api.PAGE_LIMIT, offset=0)
-        pages = math.ceil(total / api.PAGE_LIMIT)
+        pages = max(0, -(-total // api.PAGE_LIMIT))  # in integers: a total past 1e308 is no float
+        if list_all and pages > MAX_PAGES:
+            raise errors.ApiError(
+                f"GET /jobs reports pagination.total {total}, {pages} pages: more than the {MAX_PAGES} "
+                "this tool reads (a limit against a server that misreports it); refused before any write"
+            )
         known = {str(job.get("id")): job for job in first}
-        if list_all or pages <= len(wanted):
+        if list_all or pages <= min(len(wanted), MAX_PAGES):
             client.expect(pages - 1)
             listing = [*first, *await _read_pages(client, pages, concurrency=concurrency, progress=progress)]
             fetched.listing = listing

@@ -228,7 +228,9 @@ async def apply(
     progress: Progress | None = None,
 ) -> reports.Report:
     """Send the plan's calls; bodies come from the real desired state and the state the plan read."""
-    async with client.Client(config, transport=transport, token=token, expected_requests=planned.plan.calls) as api:
+    async with client.Client(
+        config, transport=transport, token=token, expected_requests=planned.plan.calls, stopping=stopping
+    ) as api:
         api.secrets.update(_secret_values(planned.prepared))
         return await applying.apply(
             api,
@@ -282,7 +284,7 @@ async def apply_planfile(
     pruning = any(job.action is plans.Action.PRUNE for job in writes)
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
-    async with client.Client(config, transport=transport, expected_requests=plan.calls) as api:
+    async with client.Client(config, transport=transport, expected_requests=plan.calls, stopping=stopping) as api:
         api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
         targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
         fetched = await fetching.fetch(

@@ -20,6 +20,8 @@ DEFAULT_API_URL: Final = "https://api.bytenite.com/v1"
 DEFAULT_JOBS_PREFIX: Final = "/customer"
 AUTH_PREFIX: Final = "/auth"
 DEFAULT_CONCURRENCY: Final = 16
+DEFAULT_REQUEST_TIMEOUT: Final = 60.0  # seconds for one whole exchange: sending, and reading every byte back
+MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # decoded; a page of 100 jobs is well under 1 MiB
 
 
 class Secret:
@@ -68,6 +70,8 @@ class Settings:
     rate_limit: float | None = None
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    max_response_bytes: int = MAX_RESPONSE_BYTES
     run_timeout: float | None = None
     retry: Retry = field(default_factory=Retry)
 
@@ -141,6 +145,7 @@ def from_environment(
     retry_attempts: int | None = None,
     retry_budget: float | None = None,
     run_timeout: float | None = None,
+    request_timeout: float | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Flags first, then ``BYTENITE_*`` variables, then defaults.
@@ -156,6 +161,7 @@ def from_environment(
     rate = _positive(rate_limit, "--rate-limit", environ, "BYTENITE_RATE_LIMIT")
     budget = _positive(retry_budget, "--retry-budget", environ, "BYTENITE_RETRY_BUDGET") or Retry.budget
     deadline = _positive(run_timeout, "--run-timeout", environ, "BYTENITE_RUN_TIMEOUT")
+    exchange = _positive(request_timeout, "--request-timeout", environ, "BYTENITE_REQUEST_TIMEOUT")
     return Settings(
         api_key=read_key(key_file, environ),
         api_url=url,
@@ -163,6 +169,7 @@ def from_environment(
         concurrency=workers,
         rate_limit=rate,
         run_timeout=deadline,
+        request_timeout=exchange or DEFAULT_REQUEST_TIMEOUT,
         retry=Retry(attempts=attempts, budget=budget),
     )
 

@@ -55,6 +55,12 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Seconds reading, then writing, may take; past it no new write starts (env BYTENITE_RUN_TIMEOUT).",
             ),
             click.option(
+                "--request-timeout",
+                type=float,
+                help="Seconds one request may take, answer included, before it counts as failed and is retried "
+                "(env BYTENITE_REQUEST_TIMEOUT) [default: 60].",
+            ),
+            click.option(
                 "--rate-limit",
                 type=float,
                 help="Requests per second at most (env BYTENITE_RATE_LIMIT).",
@@ -113,6 +119,7 @@ def settings_from(options: dict[str, Any]) -> settings.Settings:
         retry_attempts=options.get("retry_attempts"),
         retry_budget=options.get("retry_budget"),
         run_timeout=options.get("run_timeout"),
+        request_timeout=options.get("request_timeout"),
     )
 
 

@@ -32,19 +32,51 @@ def run_async(work: Coroutine[Any, Any, Result]) -> Result:
     return box[0]
 
 
+class _Signalled(Exception):
+    """A signal ended a read-only phase: re-raised outside the loop as ``KeyboardInterrupt`` (exit 130)."""
+
+
 def reading(work: Coroutine[Any, Any, Result], config: settings.Settings) -> Result:
-    """Run a read-only phase within the run's time budget."""
+    """Run a read-only phase within the run's time budget; SIGINT or SIGTERM ends it at once.
+
+    Nothing is written while reading, so stopping is simply cancelling: the requests in flight are dropped
+    and the run ends with one line (exit 130 for a signal, 1 for the time budget), never a traceback.
+    """
     import asyncio
+    import signal
 
     from reconciler import errors
 
+    signalled: list[int] = []
+
     async def bounded() -> Result:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def cancel(signum: int) -> None:
+            signalled.append(signum)
+            task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, cancel, signum)
         try:
-            return await asyncio.wait_for(work, config.run_timeout)
+            async with asyncio.timeout(config.run_timeout):
+                return await work
         except TimeoutError:
             raise errors.ApiError(f"the run took longer than --run-timeout {config.run_timeout:g} s") from None
+        except asyncio.CancelledError:
+            if signalled:
+                raise _Signalled from None
+            raise
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
 
-    return run_async(bounded())
+    try:
+        return run_async(bounded())
+    except _Signalled:
+        raise KeyboardInterrupt from None
 
 
 async def interruptibly(

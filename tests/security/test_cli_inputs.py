@@ -87,6 +87,10 @@ def test_an_api_key_file_that_never_ends_is_refused(jobs: Path, invoke: Runner, 
         ({}, ["--rate-limit", "nan"], "--rate-limit"),
         ({}, ["--retry-attempts", "0"], "--retry-attempts"),
         ({}, ["--concurrency", "0"], "--concurrency"),
+        ({"BYTENITE_REQUEST_TIMEOUT": "inf"}, [], "BYTENITE_REQUEST_TIMEOUT"),
+        ({"BYTENITE_REQUEST_TIMEOUT": "soon"}, [], "BYTENITE_REQUEST_TIMEOUT"),
+        ({}, ["--request-timeout", "0"], "--request-timeout"),
+        ({}, ["--request-timeout", "nan"], "--request-timeout"),
     ],
 )
 def test_a_bad_number_is_one_line_naming_the_setting(

@@ -18,7 +18,7 @@ import pytest
 
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e.conftest import Control
-from tests.security.helpers import Reply, scripted_server
+from tests.security.helpers import Reply, manifest_folder, scripted_server
 
 MANIFESTS = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -38,10 +38,7 @@ COMMANDS = ["plan", "apply", "import", "apply PLANFILE"]
 
 @pytest.fixture
 def jobs(tmp_path: Path) -> Path:
-    folder = tmp_path / "jobs"
-    folder.mkdir()
-    (folder / "jobs.yaml").write_text(MANIFESTS)
-    return folder
+    return manifest_folder(tmp_path, MANIFESTS)
 
 
 @pytest.fixture

@@ -187,6 +187,14 @@ class Outcome:
 Runner = Callable[..., Outcome]
 
 
+def manifest_folder(root: Path, text: str, name: str = "job.yaml") -> Path:
+    """``root/jobs/`` holding one manifest file with ``text``: the tree most tests plan."""
+    folder = root / "jobs"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text)
+    return folder
+
+
 def snapshot(root: Path) -> dict[Path, bytes]:
     """Every regular file under ``root`` and its bytes."""
     return {path: path.read_bytes() for path in root.rglob("*") if path.is_file() and not path.is_symlink()}

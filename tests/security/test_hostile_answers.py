@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.security.helpers import Reply, Runner, run_subprocess, scripted_server, token_then
+from tests.security.helpers import Reply, Runner, manifest_folder, run_subprocess, scripted_server, token_then
 
 ONE = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -41,10 +41,7 @@ def _job(job_id: str = "my-job", **fields: Any) -> dict[str, Any]:
 
 
 def _jobs(tmp_path: Path, text: str = ONE) -> Path:
-    folder = tmp_path / "jobs"
-    folder.mkdir(exist_ok=True)
-    (folder / "jobs.yaml").write_text(text)
-    return folder
+    return manifest_folder(tmp_path, text)
 
 
 def _reads(answer: Callable[[str], Reply]) -> Callable[[str, str, bytes], Reply]:

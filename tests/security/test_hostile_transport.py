@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from reconciler import client
-from tests.security.helpers import API_KEY, ROOT, Outcome, Runner, run_subprocess
+from tests.security.helpers import API_KEY, ROOT, Outcome, Runner, manifest_folder, run_subprocess
 from tests.security.hostile_http import HostileServer, Reply, Script, gzip_bomb, json_reply, trickle
 
 JOB = "transport-job"
@@ -45,10 +45,7 @@ NOT_RETRIED = "PATCH /jobs/transport-job/jobname not retried, the run is stoppin
 
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "jobs"
-    folder.mkdir()
-    (folder / "job.yaml").write_text(MANIFEST)
-    return folder
+    return manifest_folder(tmp_path, MANIFEST)
 
 
 def _reads_then(write: Reply) -> Script:

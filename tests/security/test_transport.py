@@ -25,7 +25,7 @@ import pytest
 import yarl
 
 from reconciler import client, errors, markers, settings
-from tests.security.helpers import Control, Runner
+from tests.security.helpers import Control, Runner, manifest_folder
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -38,10 +38,7 @@ spec:
 
 @pytest.fixture
 def manifests(tmp_path: Path) -> Path:
-    folder = tmp_path / "jobs"
-    folder.mkdir()
-    (folder / "job.yaml").write_text(MANIFEST)
-    return folder
+    return manifest_folder(tmp_path, MANIFEST)
 
 
 # Plain HTTP is for loopback only ----------------------------------------------------------------------------------

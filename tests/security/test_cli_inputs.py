@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator.server import EmulatorServer
-from tests.security.helpers import Control, Runner
+from tests.security.helpers import Control, Runner, manifest_folder
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -24,9 +24,7 @@ spec:
 def jobs(control: Control, tmp_path: Path) -> Path:
     """One draft on the server and a manifest that renames it."""
     control.seed([{"id": "cli-job", "templateId": "t", "name": "Old name"}])
-    folder = tmp_path / "jobs"
-    folder.mkdir()
-    (folder / "job.yaml").write_text(MANIFEST)
+    folder = manifest_folder(tmp_path, MANIFEST)
     control.clear_log()
     return folder
 

@@ -72,6 +72,13 @@ def _delete(job_id: str) -> dict[str, Any]:
             "destructive": True, "body": None}  # fmt: skip
 
 
+def _prune(*, job_id: str, marked: str, reason: str | None) -> dict[str, Any]:
+    """A prune entry as ``plan --prune`` writes one, for a job the file claims is an orphan marked ``marked``."""
+    return {"id": job_id, "source": f"(no manifest; marked id={marked})", "action": "prune", "destructive": True,
+            "lifecycle": "JOB_STATE_NEW", "name": None, "reason": reason, "changes": [], "calls": [_delete(job_id)],
+            "basis": {"state": "JOB_STATE_NEW"}}  # fmt: skip
+
+
 def test_an_update_turned_into_a_delete_is_refused_whole(
     jobs: Path, invoke: Runner, control: Control, tmp_path: Path
 ) -> None:
@@ -91,11 +98,7 @@ def test_a_prune_of_a_job_this_tool_did_not_create_is_refused(
     jobs: Path, invoke: Runner, control: Control, tmp_path: Path
 ) -> None:
     path, document = _plan(invoke, jobs, tmp_path)
-    document["jobs"].append(
-        {"id": "tp-bystander", "source": "(no manifest; marked id=tp-bystander)", "action": "prune",
-         "destructive": True, "lifecycle": "JOB_STATE_NEW", "name": None, "reason": "no manifest claims it",
-         "changes": [], "calls": [_delete("tp-bystander")], "basis": {"state": "JOB_STATE_NEW"}}
-    )  # fmt: skip
+    document["jobs"].append(_prune(job_id="tp-bystander", marked="tp-bystander", reason="no manifest claims it"))
     _save(path, document)
     control.clear_log()
     outcome = invoke("apply", str(path))
@@ -112,11 +115,7 @@ def test_a_prune_of_a_draft_whose_marker_names_another_job_is_refused(
     """A marker copied onto another job (descriptions are free text) does not make that job an orphan."""
     control.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": MARKER.format(job_id="x")}])
     path, document = _plan(invoke, jobs, tmp_path)
-    document["jobs"].append(
-        {"id": "tp-forged", "source": "(no manifest; marked id=x)", "action": "prune", "destructive": True,
-         "lifecycle": "JOB_STATE_NEW", "name": None, "reason": None, "changes": [], "calls": [_delete("tp-forged")],
-         "basis": {"state": "JOB_STATE_NEW"}}
-    )  # fmt: skip
+    document["jobs"].append(_prune(job_id="tp-forged", marked="x", reason=None))
     _save(path, document)
     control.clear_log()
     outcome = invoke("apply", str(path))

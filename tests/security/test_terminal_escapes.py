@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.helpers import Control, Outcome, Reply, Runner, scripted_server, token_then
+from tests.security.helpers import Control, Outcome, Reply, Runner, manifest_folder, scripted_server, token_then
 
 FORGED = "\x1b[2K\r\u2713 job hostile PATCH jobname: done"
 HOSTILE = f"evil{FORGED}\n\u2713 job other: done \u202eenod\x9b2K\x1b]0;title\x07\x07\x00"
@@ -53,10 +53,7 @@ def jobs(control: Control, tmp_path: Path) -> Path:
             },
         ]
     )
-    folder = tmp_path / "jobs"
-    folder.mkdir()
-    (folder / "job.yaml").write_text(MANIFEST)
-    return folder
+    return manifest_folder(tmp_path, MANIFEST)
 
 
 @pytest.mark.parametrize("output", ["text", "markdown"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import collections
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -389,17 +389,6 @@ class Reconciling(RuleBasedStateMachine):
         Reconciling.steps += 1
         twice = {job: n for job, n in model.launches(self.history).items() if n > 1}
         assert not twice, f"launched more than once: {twice}"
-
-
-@pytest.fixture
-def witnessing(emulator: Control) -> Iterator[Control]:
-    """The session emulator with write witnesses on for one test (off again after it, faults restored)."""
-    emulator.http.put("/_emulator/log", json={"witness": True}).raise_for_status()
-    try:
-        yield emulator
-    finally:
-        emulator.http.put("/_emulator/log", json={"witness": False}).raise_for_status()
-        emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
 
 
 def test_the_tool_converges_under_any_history(

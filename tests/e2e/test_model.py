@@ -342,6 +342,9 @@ class Reconciling(RuleBasedStateMachine):
         if document is not None:
             assert document["requests"]["reads"] == model.counted(entries)["reads"], (document["requests"], entries)
             assert document["requests"]["writes"] == model.counted(entries)["writes"], (document["requests"], entries)
+            if result.exit_code in (0, 2, 3):  # every call succeeded in the end: each faulted attempt was retried
+                faulted = sum(1 for e in entries if e["fault"])
+                assert document["requests"]["retries"] == faulted, (document["requests"], entries)
         assert not model.writes_to_non_drafts(entries), model.writes_to_non_drafts(entries)
         problems = model.incomplete_bodies(entries, declared)
         assert not problems, problems

@@ -14,10 +14,10 @@ every command the emulator's request log (with write witnesses: the job each wri
 - no secret value reaches stdout, stderr or a plan file;
 - exit codes follow the README's table.
 
-The default profile is bounded and derandomized (CI time stays predictable); ``RECONCILER_SOAK=1`` runs thousands of
-steps (``RECONCILER_SOAK=N`` for N examples of 50 steps). A failure shrinks to a minimal history, which hypothesis
-prints as the calls that reproduce it. Retries run without their backoff sleeps (``stamina.set_testing``): what is
-under test is what is sent, not how long the tool waits between attempts.
+The default profile is bounded and derandomized (CI time stays predictable): 10 histories of up to 50 steps.
+``RECONCILER_SOAK=1`` runs 200 (over 5,000 steps), ``RECONCILER_SOAK=N`` runs N. A failure shrinks to a minimal
+history, which hypothesis prints as the calls that reproduce it. Retries run without their backoff sleeps
+(``stamina.set_testing``): what is under test is what is sent, not how long the tool waits between attempts.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from tests.e2e.conftest import Control
 SLOTS = 6
 STEPS = 50
 SOAK = os.environ.get("RECONCILER_SOAK", "")
-EXAMPLES = (int(SOAK) if SOAK.isdigit() and int(SOAK) > 1 else 120) if SOAK else 10
+EXAMPLES = (int(SOAK) if SOAK.isdigit() and int(SOAK) > 1 else 200) if SOAK else 10
 PROFILE = settings(
     max_examples=EXAMPLES,
     stateful_step_count=STEPS,
@@ -404,4 +404,4 @@ def test_the_tool_converges_under_any_history(
     with stamina.set_testing(True, attempts=8, cap=True):
         run_state_machine_as_test(Reconciling, settings=PROFILE)
     print(f"model: {Reconciling.steps} steps in {EXAMPLES} examples: {dict(sorted(Reconciling.tally.items()))}")
-    assert Reconciling.steps >= (1000 if SOAK else 200)
+    assert Reconciling.steps >= (5000 if SOAK == "1" else 200)  # hypothesis ends some histories before 50 steps

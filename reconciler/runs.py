@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from reconciler import (
@@ -22,6 +22,7 @@ from reconciler import (
     redaction,
     references,
     reports,
+    roots,
     settings,
     states,
 )
@@ -73,6 +74,13 @@ class Prepared:
     desired: Mapping[str, states.Job]
     sensitive: Mapping[str, frozenset[redaction.Path]]
     declared: Mapping[str, states.Job]
+    scope: markers.Scope = field(default_factory=markers.Scope)
+    roots: Mapping[str, str] = field(default_factory=dict)  # job id -> the root its manifest was found under
+
+    def identity(self, entry: validating.Entry) -> markers.Identity:
+        """How the entry's job is named, and the root and environment a job created for it records."""
+        root = self.roots.get(entry.job_id, markers.ANCHOR)
+        return markers.of(entry.manifest.metadata, root, self.scope.env)
 
 
 def prepare(
@@ -105,7 +113,9 @@ def prepare(
         sensitive[entry.job_id] = references.sensitive_paths(wanted)
     if problems:
         raise errors.ManifestErrors(problems)
-    return Prepared(tuple(entries), desired, sensitive, declared)
+    given = [roots.label(path) for path in paths]
+    found_under = {entry.job_id: roots.root_of(entry.document.file, paths, given) for entry in entries}
+    return Prepared(tuple(entries), desired, sensitive, declared, markers.Scope.of(given), found_under)
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ async def plan(
     options = options or plans.Options()
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
-    identities = {entry.job_id: markers.of(entry.manifest.metadata) for entry in prepared.entries}
+    identities = {entry.job_id: prepared.identity(entry) for entry in prepared.entries}
     async with client.Client(config, transport=transport, read_only=True, token=token) as api:
         api.secrets.update(_secret_values(prepared))
         fetched = await fetching.fetch(
@@ -166,7 +176,9 @@ async def plan(
     managed = plans.build(inputs, key, requests)
     if locate:
         managed = _with_lines(managed, prepared)
-    orphans = [] if partial else _orphans(fetched.listing or [], identities.values(), prune=options.prune)
+    found, wider = ([], {}) if partial else _orphans(fetched.listing or [], identities.values(), prepared.scope)
+    orphans = [(plans.orphan(job, marker, prune=options.prune), job) for marker, job in found]
+    managed = replace(managed, scope=prepared.scope, unjudged=tuple(sorted(wider.items())))
     desired: dict[str, states.Job] = {}
     current_by_job = {job.job_id: state for job, state in orphans}
     for entry, job in zip(prepared.entries, managed.jobs, strict=True):
@@ -178,23 +190,33 @@ async def plan(
 
 
 def _orphans(
-    listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], *, prune: bool
-) -> list[tuple[plans.JobPlan, states.Job]]:
-    """Marked drafts that no manifest claims; never a started job, never an unmarked one, never one a manifest
-    names by its id (whatever its marker says: a key moved to ``metadata.id`` still manages its job)."""
+    listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], scope: markers.Scope
+) -> tuple[list[tuple[markers.Marker, states.Job]], dict[str, int]]:
+    """Marked drafts that no manifest claims, created from the run's own roots and environment; and how many
+    marked drafts, per root, were created from a root that holds the run's (other manifests of that root may
+    claim them, so they are counted and never judged).
+
+    Never a started job, never an unmarked one, never one a manifest names by its id (whatever its marker says:
+    a key moved to ``metadata.id`` still manages its job), never another folder's or environment's.
+    """
     identities = list(identities)
     claimed = {identity.claim for identity in identities}
     managed = {identity.base_id for identity in identities}
     found = []
+    wider: dict[str, int] = {}
     for raw in listing:
         marker = markers.read(str(raw.get("description") or ""))
         if marker is None or marker.claim in claimed or raw.get("state", states.DRAFT) != states.DRAFT:
             continue
         if str(raw.get("id")) in managed:
             continue
-        job = states.from_api(raw)
-        found.append((plans.orphan(job, marker, prune=prune), job))
-    return found
+        standing = scope.standing(marker)
+        if standing is markers.Standing.WIDER:
+            root = marker.root or markers.ANCHOR
+            wider[root] = wider.get(root, 0) + 1
+        elif standing is markers.Standing.OWN:
+            found.append((marker, states.from_api(raw)))
+    return found, wider
 
 
 SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_FIELDS.items()}
@@ -301,7 +323,7 @@ async def apply_planfile(
         for job in writes:
             refusal = _refusal(job, desired.get(job.job_id), current, fetched.failures, key)
             if refusal is None and job.action is plans.Action.PRUNE:
-                reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed)
+                reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed, plan.scope)
                 refusal = (reports.Outcome.REFUSED, reason) if reason else None
                 chosen: plans.JobPlan | None = job
             elif refusal is None:

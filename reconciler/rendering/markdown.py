@@ -97,6 +97,7 @@ def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     ]
     if partial:
         lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
+    lines[4:4] = [f"> {note}\n" for note in text.unjudged(plan, code=_code)]
     if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
         lines.append("No changes. The jobs match their manifests.\n")
     return "\n".join(lines) + "\n"

@@ -69,6 +69,18 @@ def render_plan(
     if unchanged:
         out.write(style(f"  = {values.plural(unchanged, 'job')} unchanged\n", "bright_black"))
     out.write("\n" + summary(plan, partial=partial, drift=drift) + "\n")
+    for note in unjudged(plan):
+        out.write(style(printable(note), "yellow") + "\n")
+
+
+def unjudged(plan: plans.Plan, code: Callable[[str], str] = str) -> list[str]:
+    """Why some marked drafts were neither kept nor pruned: they came from a root that holds this run's, whose
+    other manifests this run did not read. ``code`` marks a root or a command up (a code span in Markdown)."""
+    return [
+        f"Not judged: {values.plural(count, 'marked draft')} created from {code(root)}, which holds this run's "
+        f"paths; {code(f'plan {root} --prune')} judges {'it' if count == 1 else 'them'}."
+        for root, count in plan.unjudged
+    ]
 
 
 def _order(job: plans.JobPlan) -> tuple[int, str]:

@@ -1,9 +1,10 @@
 """Where a run's paths sit in their tree: the root labels written into ownership markers.
 
 A label must not depend on the machine or the working directory, or a job created from CI would look like
-another root's on a laptop. So a path is named relative to its *anchor*: the nearest folder at or above it that
-holds ``.git`` (the repository's top). ``plan jobs/ml`` from the top and ``plan ml`` from ``jobs/`` name the same
-root, ``jobs/ml``. A path in no repository is named by its absolute path, the same from any working directory.
+another root's on a laptop. So a path is named relative to its *anchor*: the project file's folder when a
+project is in use, else the nearest folder at or above it that holds ``.git`` (the repository's top).
+``plan jobs/ml`` from the top and ``plan ml`` from ``jobs/`` name the same root, ``jobs/ml``. A path in
+neither is named by its absolute path, the same from any working directory.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ def anchor(path: Path) -> Path | None:
     return None
 
 
-def label(given: str) -> str:
-    """The root label of one path argument: relative to its anchor (else absolute), posix, quoted."""
+def label(given: str, project: Path | None = None) -> str:
+    """The root label of one path argument: relative to its anchor (the project file's folder when there is
+    one, else the repository's top), or absolute outside both; posix, quoted."""
     path = Path(os.path.abspath(given))
-    base = anchor(path)
+    base = project if project is not None and path.is_relative_to(project) else anchor(path)
     text = path.as_posix() if base is None else path.relative_to(base).as_posix()
     return markers.ANCHOR if text in ("", ".") else quote(text, safe=_SAFE)
 

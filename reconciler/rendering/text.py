@@ -113,6 +113,7 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style, limit: int | None) -> No
 def summary(plan: plans.Plan, *, partial: bool = False, drift: bool = False) -> str:
     scope = " (partial: only the selected manifests)" if partial else ""
     head = "Drift" if drift else "Plan"
+    head += f" for environment {printable(plan.scope.env)}" if plan.scope.env else ""
     return f"{head}{scope}: " + ", ".join(counted(plan, drift=drift)) + ". " + requests(plan.requests)
 
 

@@ -423,7 +423,11 @@ def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]
 
 
 async def import_jobs(
-    job_ids: Sequence[str], config: settings.Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    job_ids: Sequence[str],
+    config: settings.Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    key_prefix: str = "",
 ) -> list[imports.Imported]:
     """Read each job (read-only) and turn it into the manifest that manages it."""
     async with client.Client(config, transport=transport, read_only=True) as api:
@@ -435,4 +439,4 @@ async def import_jobs(
     ]
     if failures:
         raise errors.ApiError("cannot import " + "; ".join(failures))
-    return [imports.manifest_of(fetched.jobs[job_id]) for job_id in dict.fromkeys(job_ids)]
+    return [imports.manifest_of(fetched.jobs[job_id], key_prefix) for job_id in dict.fromkeys(job_ids)]

@@ -353,3 +353,21 @@ def test_secrets_from_the_environment_stay_masked_in_every_format_of_every_envir
     assert SECRET not in applied.stdout + applied.stderr
     if output == "markdown":
         assert planned.stdout.startswith(f"<!-- bytenite-reconciler:plan env={env} -->")
+
+
+def test_import_in_an_environment_writes_the_key_without_its_prefix(
+    accounts: tuple[Account, Account], prod: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = _project(tmp_path, accounts[0].url, accounts[1].url, prod_extra="\n    keyPrefix: prod/")
+    assert run("apply", "--env", "prod", str(jobs), "--auto-approve").exit_code == 0
+    report = next(job["id"] for job in accounts[1].jobs() if job["name"] == "Daily report (prod)")
+    (jobs / "report.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    imported = run("import", "--env", "prod", report, "--out", str(jobs))
+    assert imported.exit_code == 0, imported.stderr
+    (written,) = [path for path in jobs.iterdir() if path.name != "audit.yaml"]
+    assert "key: reports/daily" in written.read_text()  # the project adds prod/ back
+    monkeypatch.setenv(f"JOB_{report[:8].upper()}_APP_TOKEN", SECRET)  # import made the token a reference
+    prod.clear_log()
+    planned = run("plan", "--env", "prod", str(jobs), "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.stdout + planned.stderr

@@ -164,3 +164,20 @@ def test_the_example_project_validates_against_its_schema() -> None:
     jsonschema.validators.validator_for(schema).check_schema(schema)
     example = YAML(typ="safe").load((ROOT / "examples" / "project" / "reconciler.yaml").read_text())
     jsonschema.validate(example, schema)
+
+
+def test_without_a_project_a_variable_reference_is_an_error_not_text(tmp_path: Path) -> None:
+    from reconciler import validation
+
+    file = tmp_path / "job.yaml"
+    file.write_text(
+        "apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {key: 'k', labels: {a: '${var:team}'}}\n"
+        "spec:\n  name: '${var:name}'\n"
+    )
+    with pytest.raises(errors.ManifestErrors) as raised:
+        validation.load([str(file)])
+    shown = sorted(str(problem) for problem in raised.value.problems)
+    assert shown == [
+        f"{file}:3:31: variable 'team' is not declared: no project file (reconciler.yaml) declares variables",
+        f"{file}:5:3: variable 'name' is not declared: no project file (reconciler.yaml) declares variables",
+    ]

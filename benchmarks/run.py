@@ -183,9 +183,7 @@ class Bench:
             fleet = self.fleet(jobs)
             log(f"plan, {jobs:,} jobs, no latency")
             reps = self.reps if jobs == JOBS else max(1, self.reps - 1)
-            runs = [self.plan(fleet) for _ in range(reps)]
-            wall = harness.median([run.wall for run, _ in runs])
-            cpu = harness.median([run.cpu for run, _ in runs])
+            runs, wall, cpu = self.timed_plans(fleet, reps)
             self.rows.append(
                 Row(
                     f"plan {jobs:,} jobs @0 ms, end to end (process start included)",
@@ -243,13 +241,18 @@ class Bench:
             )
         )
 
+    def timed_plans(
+        self, fleet: harness.Fleet, reps: int, *extra: str
+    ) -> tuple[list[tuple[harness.Run, dict]], float, float]:
+        """``reps`` plans: the runs, and the median wall and CPU time."""
+        runs = [self.plan(fleet, *extra) for _ in range(reps)]
+        return runs, harness.median([run.wall for run, _ in runs]), harness.median([run.cpu for run, _ in runs])
+
     def project_plan(self) -> None:
         """The same 1,000 jobs written as a project environment: defaults, variables and overrides resolved."""
         fleet = harness.make_fleet(self.scratch / "project-1000", JOBS, project=True)
         log(f"plan, {JOBS:,} jobs of a project (--env bench), no latency")
-        runs = [self.plan(fleet, "--env", "bench") for _ in range(self.reps)]
-        wall = harness.median([run.wall for run, _ in runs])
-        cpu = harness.median([run.cpu for run, _ in runs])
+        _, wall, cpu = self.timed_plans(fleet, self.reps, "--env", "bench")
         self.rows.append(
             Row(
                 f"plan {JOBS:,} jobs of a project (defaults, overrides, variables) @0 ms, end to end",

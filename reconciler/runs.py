@@ -363,8 +363,11 @@ async def apply_planfile(
         managed = [job for job in plan.jobs if job.action is not plans.Action.PRUNE]
         refused: list[reports.Result] = []
         fresh: list[plans.JobPlan] = []
+        elsewhere = _claimed_elsewhere(current, plan.scope)
         for job in writes:
             refusal = _refusal(job, desired.get(job.job_id), current, fetched.failures, key)
+            if refusal is None and job.job_id in elsewhere:
+                refusal = (reports.Outcome.REFUSED, elsewhere[job.job_id])
             if refusal is None and job.action is plans.Action.PRUNE:
                 reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed, plan.scope)
                 refusal = (reports.Outcome.REFUSED, reason) if reason else None

@@ -371,3 +371,26 @@ def test_import_in_an_environment_writes_the_key_without_its_prefix(
     prod.clear_log()
     planned = run("plan", "--env", "prod", str(jobs), "--detailed-exitcode")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
+
+
+def test_a_plan_file_edited_to_name_another_environment_writes_none_of_the_first_ones_jobs(
+    accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = accounts[0].url
+    jobs = _project(tmp_path, shared, shared)
+    (tmp_path / "reconciler.yaml").write_text(
+        (tmp_path / "reconciler.yaml").read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY")
+    )
+    assert run("apply", "--env", "dev", str(jobs), "--auto-approve").exit_code == 0
+    (jobs / "report.yaml").write_text(REPORT.replace("name: Daily report", "name: Daily report v2"))
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
+    document = json.loads(plan_file.read_text())
+    document["scope"]["env"] = "prod"
+    plan_file.write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    dev.clear_log()
+    applied = run("apply", str(plan_file))
+    assert applied.exit_code == 4, applied.stdout + applied.stderr
+    assert "was created by environment dev, not prod" in applied.stdout
+    assert dev.writes() == []

@@ -181,3 +181,15 @@ def test_without_a_project_a_variable_reference_is_an_error_not_text(tmp_path: P
         f"{file}:3:31: variable 'team' is not declared: no project file (reconciler.yaml) declares variables",
         f"{file}:5:3: variable 'name' is not declared: no project file (reconciler.yaml) declares variables",
     ]
+
+
+def test_the_example_project_resolves_in_each_environment() -> None:
+    from reconciler import contexts, validation
+
+    jobs = str(ROOT / "examples" / "project" / "jobs")
+    every = contexts.every([jobs], environ={})
+    found = validation.load_every([jobs], every)
+    assert {env: sorted(entry.manifest.metadata.key or "" for entry in entries) for env, entries in found.items()} == {
+        "dev": ["dev/reports/daily"],
+        "prod": ["prod/reports/daily", "prod/reports/quality-check"],
+    }

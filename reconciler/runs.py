@@ -347,6 +347,8 @@ async def apply_planfile(
     plan = planfiles.to_plan(document)
     writes = [job for job in plan.jobs if job.calls]
     pruning = any(job.action is plans.Action.PRUNE for job in writes)
+    # The variable holding the key is never a value a job field may take, whatever the file declares.
+    environ = {name: value for name, value in environ.items() if name != config.key_variable}
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
     async with client.Client(config, transport=transport, expected_requests=plan.calls, stopping=stopping) as api:

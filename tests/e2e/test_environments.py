@@ -394,3 +394,24 @@ def test_a_plan_file_edited_to_name_another_environment_writes_none_of_the_first
     assert applied.exit_code == 4, applied.stdout + applied.stderr
     assert "was created by environment dev, not prod" in applied.stdout
     assert dev.writes() == []
+
+
+def test_a_plan_file_cannot_send_the_environments_api_key_to_a_job_field(
+    accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's variable is not BYTENITE_*, so the reserved-name rule does not cover it: the run leaves it out."""
+    jobs = _project(tmp_path, accounts[0].url, accounts[1].url)
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
+    document = json.loads(plan_file.read_text())
+    (created,) = [job for job in document["jobs"] if job["action"] == "create"]
+    created["declared"]["name"] = "${env:DEV_KEY}"
+    plan_file.write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    dev.clear_log()
+    applied = run("apply", str(plan_file))
+    assert applied.exit_code == 1, applied.stdout + applied.stderr
+    assert "DEV_KEY is not set" in applied.stderr
+    assert DEV_KEY not in applied.stdout + applied.stderr
+    assert dev.writes() == []
+    assert accounts[0].jobs() == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import environments, errors, projects, variables
+from reconciler import contexts, environments, errors, projects, variables
 
 from .helpers import ROOT
 
@@ -136,7 +136,7 @@ def test_a_project_default_of_the_wrong_type_is_refused() -> None:
 
 
 def test_a_project_file_error_points_at_its_line(tmp_path: Path) -> None:
-    file = tmp_path / projects.FILE_NAME
+    file = tmp_path / contexts.FILE_NAME
     file.write_text(
         "apiVersion: reconciler.bytenite.io/v1\nkind: Project\nvariables:\n  rows: {type: integer}\n"
         "environments:\n  dev:\n    variables: {rowz: 3}\n    apiUrll: x\n"

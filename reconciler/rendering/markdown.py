@@ -53,6 +53,13 @@ def _where(file: str, line: int | None, link: Link) -> str:
     return f"[{label}]({url})" if url else f"`{label}`"
 
 
+def marker(*, drift: bool = False, env: str | None = None) -> str:
+    """The comment's first line, by which CI finds the one comment to update: one per environment (the name is
+    held to ``[a-z0-9_-]``, so it cannot end the HTML comment)."""
+    base = DRIFT_MARKER if drift else MARKER
+    return base.replace(" -->", f" env={env} -->") if env else base
+
+
 def render_plan(
     plan: plans.Plan,
     out: TextIO,
@@ -82,12 +89,14 @@ def render_plan(
 
 def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     title = "ByteNite drift report" if drift else "ByteNite plan"
+    env = plan.scope.env
+    title += f" for environment `{env}`" if env else ""
     summary = " · ".join(text.counted(plan, drift=drift))
     if plan.destructive:
         items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
         summary += f"\n\n> ⚠️ **{items}** (prune, abort, replace)."
     lines = [
-        DRIFT_MARKER if drift else MARKER,
+        marker(drift=drift, env=env),
         f"### {title}",
         "",
         summary,
@@ -97,6 +106,7 @@ def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     ]
     if partial:
         lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
+    lines[4:4] = [f"> {note}\n" for note in text.unjudged(plan, code=_code)]
     if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
         lines.append("No changes. The jobs match their manifests.\n")
     return "\n".join(lines) + "\n"

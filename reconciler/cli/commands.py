@@ -12,7 +12,7 @@ from typing import Final
 
 import click
 
-from reconciler.cli import applying, importing, planning  # noqa: F401  (registering their commands on the group)
+from reconciler.cli import applying, importing, planning, showing  # noqa: F401  (registering their commands)
 from reconciler.cli.app import EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
 from reconciler.cli.options import max_bytes_option
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import github_comments
 from tests.e2e.conftest import Control
 
 FORMATS = ["text", "json", "markdown"]
@@ -109,3 +111,25 @@ def test_show_refuses_an_apply_report_and_a_tampered_plan(
     updated["calls"][0]["method"] = "DELETE"  # what apply would refuse is not shown for review either
     saved.write_text(json.dumps(document))
     assert "refused whole" in _refused(run, saved)
+
+
+def test_the_comment_ci_posts_reads_on_github_with_commit_links(
+    emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recipe's comment (``show --format markdown`` of the saved plan), as github.com renders it."""
+    for name, value in GITHUB.items():
+        monkeypatch.setenv(name, value)
+    emulator.seed_examples()
+    planned = run("plan", "examples/jobs", "--out", str(tmp_path / "p.json"))  # as the recipes plan: text
+    assert planned.exit_code == 0, planned.stderr
+    monkeypatch.delenv("BYTENITE_API_KEY")
+    shown = run("show", str(tmp_path / "p.json"), "--format", "markdown")
+    page = github_comments.read(shown.stdout)
+    assert page.headings[0] == ("h3", "ByteNite plan: 5 to update (8 calls) · 1 blocked · 0 errors · 1 unchanged")
+    assert page.opened == page.closed == 6
+    commit = f"https://github.com/acme/jobs/blob/{GITHUB['GITHUB_SHA']}/examples/jobs/"
+    for block in page.blocks:
+        assert block.links, block.summary.text
+        assert all(re.fullmatch(re.escape(commit) + r"[a-z/-]+\.yaml#L\d+", link) for link in block.links), block.links
+        assert len(block.links) == 1 + len(block.rows)  # the manifest, then one link a changed field
+        assert all(len(row) == 4 for row in block.rows)

@@ -1,5 +1,6 @@
 """The small commands (``validate``, ``fmt``, ``schema``) and the entry point; the others live one family a
-module along the data flow: ``planning`` (plan), ``applying`` (apply, plan files), ``importing`` (import).
+module along the data flow: ``planning`` (plan), ``showing`` (show), ``applying`` (apply, plan files),
+``importing`` (import).
 
 The only modules that print or exit are this package's. Nothing heavy is imported at module level:
 ``--help`` must not pay for httpx, pydantic or deepdiff, so every command imports its work when it runs.

@@ -152,7 +152,7 @@ class Client:
 
     async def __aenter__(self) -> Client:
         if not self.config.api_key:
-            raise errors.ConfigError("no API key: set BYTENITE_API_KEY or pass --api-key-file")
+            raise errors.ConfigError(f"no API key: set {self.config.key_variable} or pass --api-key-file")
         timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
         self._transport = self._transport or default_transport(self.config.concurrency)
         self._http = httpx.AsyncClient(transport=self._transport, timeout=timeout, follow_redirects=False)

@@ -261,6 +261,11 @@ def read_text(path: Path, max_bytes: int) -> str:
         raise _errors(name, "not UTF-8 text", line=line) from None
 
 
+def load_file(file: str, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Document]:
+    """One file's documents (a project file); :class:`errors.ManifestErrors` if it cannot be read or parsed."""
+    return _load_file(Path(file), max_bytes)
+
+
 def _load_file(path: Path, max_bytes: int) -> list[Document]:
     name = str(path)
     text = read_text(path, max_bytes)

@@ -30,6 +30,7 @@ RESERVED_PREFIX: Final = "BYTENITE_"
 JOB_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 # A key is written into the ownership marker line and hashed into ids: it may not hold what could end that line
 # or forge another (a newline, ``;``, ``=``, spaces), nor ``#``, which generation ids append (``KEY#N``).
+ENVIRONMENT_PATTERN: Final = r"^[a-z0-9][a-z0-9_-]{0,62}$"  # as the ownership marker writes it
 KEY_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,199}$"
 KEY_ALPHABET: Final = (
     "1 to 200 characters: ASCII letters, digits and . _ - / : (starting with a letter or a digit); no spaces, #, ; or ="
@@ -183,6 +184,9 @@ class Metadata(Strict):
         | None
     ) = None
     labels: dict[str, str] = Field(default_factory=dict)
+    environments: list[Annotated[str, Field(pattern=ENVIRONMENT_PATTERN)]] | None = Field(
+        default=None, description="The project environments this job exists in (default: all of them)."
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> Metadata:
@@ -206,6 +210,10 @@ class Manifest(Strict):
     kind: Literal["Job"]
     metadata: Metadata
     spec: Spec
+    environments: dict[Annotated[str, Field(pattern=ENVIRONMENT_PATTERN)], dict[str, Any]] | None = Field(
+        default=None,
+        description="Per project environment, a partial spec merged over this one (mappings deeply, lists whole).",
+    )
 
 
 def known_keys() -> frozenset[str]:

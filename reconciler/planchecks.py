@@ -46,8 +46,21 @@ def problems(document: PlanDoc) -> list[str]:
         found += [f"job {job.id}: {problem}" for problem in _job_problems(job)]
         if job.action == "prune" and document.partial:
             found.append(f"job {job.id}: a partial plan cannot prune (it does not see every manifest)")
+        found += [f"job {job.id}: {problem}" for problem in _origin_problems(job, document)]
     found += _summary_problems(document)
     return found
+
+
+def _origin_problems(job: JobDoc, document: PlanDoc) -> list[str]:
+    """A job the plan creates records one of the plan's own roots and its environment: a marker naming another
+    root would hand the job to that root's prune."""
+    marker = markers.read(job.description) if job.action in ("create", "replace") else None
+    if marker is None:
+        return []  # no marker at all is refused by the re-derivation, with its reason
+    scope = document.scope
+    if marker.env != scope.env or (marker.root or markers.ANCHOR) not in scope.roots:
+        return [f"its marker says it is {marker.origin}, not from the plan's roots ({', '.join(scope.roots)})"]
+    return []
 
 
 def _job_problems(job: JobDoc) -> list[str]:
@@ -159,9 +172,9 @@ def job_identity(job: plans.JobPlan) -> tuple[markers.Identity | str | None, int
         return "a job to create carries no ownership marker at the end of its description", 0, ""
     own = job.description[: -len(marker.line())].removesuffix("\n")
     identity = (
-        markers.Identity(markers.generation_id(marker.name, 0), marker.name)
+        markers.Identity(markers.generation_id(marker.name, 0), marker.name, marker.root, marker.env)
         if marker.kind == "key"
-        else markers.Identity(marker.name)
+        else markers.Identity(marker.name, None, marker.root, marker.env)
     )
     generation = job.generation or 0
     if job.action is plans.Action.REPLACE:
@@ -173,14 +186,20 @@ def job_identity(job: plans.JobPlan) -> tuple[markers.Identity | str | None, int
     return identity, generation, own
 
 
-def prune_refusal(job: plans.JobPlan, raw: Mapping[str, Any] | None, others: Sequence[plans.JobPlan]) -> str:
-    """Why ``job`` (a prune) must not delete its target now; empty when it is an orphan the planner would prune."""
+def prune_refusal(
+    job: plans.JobPlan, raw: Mapping[str, Any] | None, others: Sequence[plans.JobPlan], scope: markers.Scope
+) -> str:
+    """Why ``job`` (a prune) must not delete its target now; empty when it is an orphan the planner would prune
+    (within the plan's roots and environment)."""
     if raw is None:
         return ""  # the staleness check reports that the job no longer exists
     found = markers.read(str(raw.get("description") or ""))
     if found is None:
         return "the job carries no marker of this tool: it is not an orphan"
     marker: markers.Marker = found
+    if scope.standing(marker) is not markers.Standing.OWN:
+        roots = ", ".join(scope.roots)
+        return f"the job was {marker.origin}, outside what the plan was made for ({roots}): not the plan's to prune"
     matching = marker.name if marker.kind == "id" else markers.generation_id(marker.name, marker.generation)
     if matching != job.job_id:
         return f"the job's marker ({marker.kind}={marker.name}) does not match its id"

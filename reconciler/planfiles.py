@@ -13,7 +13,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler import diffs, errors, plans, redaction
+from reconciler import diffs, errors, markers, plans, redaction
 from reconciler.rendering.document import FORMAT_VERSION
 
 Segment = str | int
@@ -79,6 +79,19 @@ class RequestsDoc(_Model):
     retries: int
 
 
+class UnjudgedDoc(_Model):
+    root: str
+    drafts: int
+
+
+class ScopeDoc(_Model):
+    """What the plan owns: ``--prune`` deletes only drafts created from these roots in this environment."""
+
+    roots: list[str] = Field(min_length=1)
+    env: str | None = None
+    unjudged: list[UnjudgedDoc] = []
+
+
 class PlanDoc(_Model):
     """A plan, as ``plan --format json`` prints it and ``plan --out`` saves it."""
 
@@ -89,6 +102,8 @@ class PlanDoc(_Model):
     format_version: Literal[1]
     kind: Literal["plan", "drift"]
     partial: bool
+    # Absent in plans written before roots were recorded: those owned the whole tree (the anchor, ".").
+    scope: ScopeDoc = ScopeDoc(roots=["."])
     api_url: str | None = None
     jobs_prefix: str | None = None
     created_at: str | None = None
@@ -192,6 +207,8 @@ def to_plan(document: PlanDoc) -> plans.Plan:
     return plans.Plan(
         tuple(_job(job) for job in document.jobs),
         plans.Requests(document.requests.reads, document.requests.writes, document.requests.retries),
+        markers.Scope.of(document.scope.roots, document.scope.env),
+        tuple((item.root, item.drafts) for item in document.scope.unjudged),
     )
 
 

@@ -98,6 +98,9 @@ DRAFT = states.DRAFT
 class Plan:
     jobs: tuple[JobPlan, ...]
     requests: Requests = field(default_factory=Requests)
+    scope: markers.Scope = field(default_factory=markers.Scope)
+    # (root, count): marked drafts created from a root that holds the run's roots, which this run cannot judge
+    unjudged: tuple[tuple[str, int], ...] = ()
 
     @property
     def counts(self) -> Counter[Action]:
@@ -306,7 +309,7 @@ def _replace(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str],
 
 def orphan(current: states.Job, marker: markers.Marker, *, prune: bool) -> JobPlan:
     """A marked draft that no manifest claims: listed as information, deleted only with --prune."""
-    source = f"(no manifest; marked {marker.kind}={marker.name})"
+    source = f"(no manifest; marked {marker.kind}={marker.name}, {marker.origin})"
     base = JobPlan(current.id, source, Action.ORPHAN, lifecycle=current.lifecycle, name=current.units.get("name"))
     if not prune:
         return replace(base, reason="a draft this tool created that no manifest claims; --prune deletes it")

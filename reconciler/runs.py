@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
 from reconciler import (
     applying,
     client,
+    environments,
     errors,
     fetching,
     imports,
@@ -22,6 +23,7 @@ from reconciler import (
     redaction,
     references,
     reports,
+    roots,
     settings,
     states,
 )
@@ -42,24 +44,29 @@ class Selection:
     targets: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     selectors: tuple[tuple[str, str], ...] = ()
+    key_prefix: str = ""  # the environment's keyPrefix: a key is named with or without it
 
     @property
     def partial(self) -> bool:
         return bool(self.targets or self.excludes or self.selectors)
 
-    def keeps(self, entry: validating.Entry) -> bool:
-        job_id, labels = entry.job_id, entry.manifest.metadata.labels
+    def names(self, entry: validating.Entry) -> set[str | None]:
         key = entry.manifest.metadata.key
-        if self.targets and job_id not in self.targets and key not in self.targets:
+        short = key.removeprefix(self.key_prefix) if key is not None and self.key_prefix else None
+        return {entry.job_id, key, short} - {None}
+
+    def keeps(self, entry: validating.Entry) -> bool:
+        labels, names = entry.manifest.metadata.labels, self.names(entry)
+        if self.targets and not names & set(self.targets):
             return False
-        if job_id in self.excludes or (key is not None and key in self.excludes):
+        if names & set(self.excludes):
             return False
         return all(labels.get(name) == value for name, value in self.selectors)
 
     def unmatched(self, entries: Sequence[validating.Entry]) -> list[str]:
         """Each ``--target`` and ``--selector`` that no manifest answers to: a typo there would otherwise plan
         nothing and exit 0, reading as "in sync"."""
-        names = {entry.job_id for entry in entries} | {entry.manifest.metadata.key for entry in entries}
+        names = {name for entry in entries for name in self.names(entry)}
         labels = {item for entry in entries for item in entry.manifest.metadata.labels.items()}
         missing = [f"--target {target}" for target in self.targets if target not in names]
         return missing + [f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in labels]
@@ -73,6 +80,13 @@ class Prepared:
     desired: Mapping[str, states.Job]
     sensitive: Mapping[str, frozenset[redaction.Path]]
     declared: Mapping[str, states.Job]
+    scope: markers.Scope = field(default_factory=markers.Scope)
+    roots: Mapping[str, str] = field(default_factory=dict)  # job id -> the root its manifest was found under
+
+    def identity(self, entry: validating.Entry) -> markers.Identity:
+        """How the entry's job is named, and the root and environment a job created for it records."""
+        root = self.roots.get(entry.job_id, markers.ANCHOR)
+        return markers.of(entry.manifest.metadata, root, self.scope.env)
 
 
 def prepare(
@@ -81,9 +95,13 @@ def prepare(
     *,
     selection: Selection = Selection(),
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    context: environments.Context | None = None,
 ) -> Prepared:
-    """Validate, select and resolve references; an unset variable is a manifest error at its position."""
-    loaded = validating.load(paths, max_bytes=max_bytes)
+    """Validate (as ``context``'s environment gets the manifests), select and resolve references; an unset
+    variable is a manifest error at its position."""
+    context = context or environments.Context()
+    loaded = validating.load(paths, max_bytes=max_bytes, context=context)
+    selection = replace(selection, key_prefix=context.key_prefix)
     entries = [entry for entry in loaded if selection.keeps(entry)]
     unmatched = selection.unmatched(loaded)
     if unmatched:
@@ -94,18 +112,26 @@ def prepare(
     declared: dict[str, states.Job] = {}
     sensitive: dict[str, frozenset[redaction.Path]] = {}
     problems: list[errors.ManifestProblem] = []
+    keys = context.key_variables
+    usable = {name: value for name, value in environ.items() if name not in keys} if keys else environ
     for entry in entries:
         wanted = states.from_manifest(entry.manifest)
-        resolved, missing = references.resolve(wanted, environ)
+        resolved, missing = references.resolve(wanted, usable)
         for item in missing:
             where = loading.locate(entry.document.file, entry.document.index, ("spec", *item.path))
-            problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {item.reason}"))
+            reason = "holds a project environment's API key: a manifest may not reference it"
+            reason = reason if item.variable in keys else item.reason
+            problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {reason}"))
         desired[entry.job_id] = resolved
         declared[entry.job_id] = wanted
         sensitive[entry.job_id] = references.sensitive_paths(wanted)
     if problems:
         raise errors.ManifestErrors(problems)
-    return Prepared(tuple(entries), desired, sensitive, declared)
+    anchor = context.project.folder if context.project is not None else None
+    given = [roots.label(path, anchor) for path in paths]
+    found_under = {entry.job_id: roots.root_of(entry.document.file, paths, given) for entry in entries}
+    scope = markers.Scope.of(given, context.env)
+    return Prepared(tuple(entries), desired, sensitive, declared, scope, found_under)
 
 
 @dataclass(frozen=True)
@@ -137,7 +163,7 @@ async def plan(
     options = options or plans.Options()
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
-    identities = {entry.job_id: markers.of(entry.manifest.metadata) for entry in prepared.entries}
+    identities = {entry.job_id: prepared.identity(entry) for entry in prepared.entries}
     async with client.Client(config, transport=transport, read_only=True, token=token) as api:
         api.secrets.update(_secret_values(prepared))
         fetched = await fetching.fetch(
@@ -145,13 +171,14 @@ async def plan(
         )
         counters = api.counters
     current = {base_id: states.from_api(raw) for base_id, raw in fetched.jobs.items()}
+    claimed = _claimed_elsewhere(current, prepared.scope)
     inputs = [
         plans.Inputs(
             desired=prepared.desired[entry.job_id],
             current=current.get(entry.job_id),
             source=entry.source,
             sensitive=prepared.sensitive[entry.job_id],
-            error=fetched.failures.get(entry.job_id, ""),
+            error=fetched.failures.get(entry.job_id) or claimed.get(entry.job_id, ""),
             declared=prepared.declared[entry.job_id].units,
             declared_template=prepared.declared[entry.job_id].template_id,
             identity=identities[entry.job_id],
@@ -166,7 +193,9 @@ async def plan(
     managed = plans.build(inputs, key, requests)
     if locate:
         managed = _with_lines(managed, prepared)
-    orphans = [] if partial else _orphans(fetched.listing or [], identities.values(), prune=options.prune)
+    found, wider = ([], {}) if partial else _orphans(fetched.listing or [], identities.values(), prepared.scope)
+    orphans = [(plans.orphan(job, marker, prune=options.prune), job) for marker, job in found]
+    managed = replace(managed, scope=prepared.scope, unjudged=tuple(sorted(wider.items())))
     desired: dict[str, states.Job] = {}
     current_by_job = {job.job_id: state for job, state in orphans}
     for entry, job in zip(prepared.entries, managed.jobs, strict=True):
@@ -177,24 +206,49 @@ async def plan(
     return Planned(plan, prepared, desired, current_by_job)
 
 
+def _claimed_elsewhere(current: Mapping[str, states.Job], scope: markers.Scope) -> dict[str, str]:
+    """Jobs another environment created: never written from this one. Two environments sharing an account and
+    the same keys would otherwise take turns rewriting one job. (A run with no environment, such as rendered
+    manifests applied as they are, is no environment's: it may manage them, as before projects existed.)"""
+    found = {}
+    for base_id, job in current.items():
+        marker = markers.read(job.description)
+        if marker is not None and None not in (marker.env, scope.env) and marker.env != scope.env:
+            found[base_id] = (
+                f"job {job.id} was created by environment {marker.env}, not {scope.env}: environments that "
+                "share an account need different keyPrefix values in the project file"
+            )
+    return found
+
+
 def _orphans(
-    listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], *, prune: bool
-) -> list[tuple[plans.JobPlan, states.Job]]:
-    """Marked drafts that no manifest claims; never a started job, never an unmarked one, never one a manifest
-    names by its id (whatever its marker says: a key moved to ``metadata.id`` still manages its job)."""
+    listing: Sequence[dict[str, Any]], identities: Iterable[markers.Identity], scope: markers.Scope
+) -> tuple[list[tuple[markers.Marker, states.Job]], dict[str, int]]:
+    """Marked drafts that no manifest claims, created from the run's own roots and environment; and how many
+    marked drafts, per root, were created from a root that holds the run's (other manifests of that root may
+    claim them, so they are counted and never judged).
+
+    Never a started job, never an unmarked one, never one a manifest names by its id (whatever its marker says:
+    a key moved to ``metadata.id`` still manages its job), never another folder's or environment's.
+    """
     identities = list(identities)
     claimed = {identity.claim for identity in identities}
     managed = {identity.base_id for identity in identities}
     found = []
+    wider: dict[str, int] = {}
     for raw in listing:
         marker = markers.read(str(raw.get("description") or ""))
         if marker is None or marker.claim in claimed or raw.get("state", states.DRAFT) != states.DRAFT:
             continue
         if str(raw.get("id")) in managed:
             continue
-        job = states.from_api(raw)
-        found.append((plans.orphan(job, marker, prune=prune), job))
-    return found
+        standing = scope.standing(marker)
+        if standing is markers.Standing.WIDER:
+            root = marker.root or markers.ANCHOR
+            wider[root] = wider.get(root, 0) + 1
+        elif standing is markers.Standing.OWN:
+            found.append((marker, states.from_api(raw)))
+    return found, wider
 
 
 SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_FIELDS.items()}
@@ -259,11 +313,21 @@ def _secret_values_in(
     return values
 
 
+def check_env(document: planfiles.PlanDoc, env: str | None) -> None:
+    """A plan file made for one environment is applied in that one only: its calls were planned against the
+    other's jobs, and its ids may carry the other's keyPrefix."""
+    if document.scope.env != env:
+        made = f"environment {document.scope.env}" if document.scope.env else "no environment"
+        given = f"environment {env}" if env else "no environment (no --env)"
+        raise errors.ConfigError(f"the plan file was made for {made}; this run is for {given}: refused")
+
+
 async def apply_planfile(
     document: planfiles.PlanDoc,
     environ: Mapping[str, str],
     config: settings.Settings,
     *,
+    env: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     stopping: asyncio.Event | None = None,
     progress: Progress | None = None,
@@ -275,6 +339,7 @@ async def apply_planfile(
     orphan the fresh listing shows. Refusing per job, where Terraform refuses the whole plan, is sound because
     every job is independent.
     """
+    check_env(document, env)
     if not document.api_url or document.api_url.rstrip("/") != config.api_url.rstrip("/"):
         raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
     from reconciler import planchecks, planfiles  # their models cost a few ms to build; only this path needs them
@@ -301,7 +366,7 @@ async def apply_planfile(
         for job in writes:
             refusal = _refusal(job, desired.get(job.job_id), current, fetched.failures, key)
             if refusal is None and job.action is plans.Action.PRUNE:
-                reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed)
+                reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed, plan.scope)
                 refusal = (reports.Outcome.REFUSED, reason) if reason else None
                 chosen: plans.JobPlan | None = job
             elif refusal is None:

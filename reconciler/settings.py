@@ -62,6 +62,15 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a project environment says its jobs live: its API and the variable holding its key."""
+
+    api_url: str | None = None
+    jobs_prefix: str | None = None
+    key_variable: str = "BYTENITE_API_KEY"
+
+
+@dataclass(frozen=True)
 class Settings:
     api_key: Secret = field(default_factory=lambda: Secret(""))
     api_url: str = DEFAULT_API_URL
@@ -74,6 +83,7 @@ class Settings:
     max_response_bytes: int = MAX_RESPONSE_BYTES
     run_timeout: float | None = None
     retry: Retry = field(default_factory=Retry)
+    key_variable: str = "BYTENITE_API_KEY"  # where the key came from, to name it when it is missing
 
     @property
     def jobs_root(self) -> str:
@@ -112,7 +122,7 @@ def _is_loopback(host: str) -> bool:
 MAX_KEY_BYTES: Final = 4096  # an API key is a few dozen characters; /dev/zero or a log file is not one
 
 
-def read_key(key_file: str | None, environ: Mapping[str, str]) -> Secret:
+def read_key(key_file: str | None, environ: Mapping[str, str], variable: str = "BYTENITE_API_KEY") -> Secret:
     """The API key from a file (never from the command line, where process lists show it) or the environment.
 
     At most :data:`MAX_KEY_BYTES` are read: ``--api-key-file /dev/zero`` must be an error, not a hang.
@@ -132,7 +142,7 @@ def read_key(key_file: str | None, environ: Mapping[str, str]) -> Secret:
         if any(not character.isprintable() for character in text):
             raise errors.ConfigError(f"--api-key-file {key_file}: holds control characters, not an API key")
         return Secret(text)
-    return Secret(environ.get("BYTENITE_API_KEY", "").strip())
+    return Secret(environ.get(variable, "").strip())
 
 
 def from_environment(
@@ -147,6 +157,7 @@ def from_environment(
     run_timeout: float | None = None,
     request_timeout: float | None = None,
     environ: Mapping[str, str] = os.environ,
+    place: Place | None = None,
 ) -> Settings:
     """Flags first, then ``BYTENITE_*`` variables, then defaults.
 
@@ -154,8 +165,12 @@ def from_environment(
     an infinity, zero or a negative would otherwise reach the rate limiter or ``asyncio.wait_for`` and crash or
     silently mean something else. ``BYTENITE_RETRY_ATTEMPTS`` counts attempts, so 1 means "no retries" and 0
     is refused, as ``--retry-attempts 0`` is.
+
+    A project environment (``place``) is more specific than the shell's ``BYTENITE_*`` variables, so its URL,
+    prefix and key variable come before them; a flag still comes first.
     """
-    url = check_url(api_url or environ.get("BYTENITE_API_URL") or DEFAULT_API_URL)
+    place = place or Place()
+    url = check_url(api_url or place.api_url or environ.get("BYTENITE_API_URL") or DEFAULT_API_URL)
     workers = _whole(concurrency, "--concurrency", environ, "BYTENITE_CONCURRENCY", DEFAULT_CONCURRENCY)
     attempts = _whole(retry_attempts, "--retry-attempts", environ, "BYTENITE_RETRY_ATTEMPTS", Retry.attempts)
     rate = _positive(rate_limit, "--rate-limit", environ, "BYTENITE_RATE_LIMIT")
@@ -163,9 +178,10 @@ def from_environment(
     deadline = _positive(run_timeout, "--run-timeout", environ, "BYTENITE_RUN_TIMEOUT")
     exchange = _positive(request_timeout, "--request-timeout", environ, "BYTENITE_REQUEST_TIMEOUT")
     return Settings(
-        api_key=read_key(key_file, environ),
+        api_key=read_key(key_file, environ, place.key_variable),
         api_url=url,
-        jobs_prefix=jobs_prefix or environ.get("BYTENITE_JOBS_PREFIX") or DEFAULT_JOBS_PREFIX,
+        jobs_prefix=jobs_prefix or place.jobs_prefix or environ.get("BYTENITE_JOBS_PREFIX") or DEFAULT_JOBS_PREFIX,
+        key_variable=place.key_variable,
         concurrency=workers,
         rate_limit=rate,
         run_timeout=deadline,

@@ -10,14 +10,17 @@ import datetime
 import difflib
 import functools
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from reconciler import errors, loading, manifests
+from reconciler import environments, errors, loading, manifests
+from reconciler import variables as variables_module
 
 Loc = tuple[str | int, ...]
 
@@ -39,33 +42,95 @@ class Entry:
         return f"{self.document.file}:{self.document.line}"
 
 
-def load(paths: Sequence[str], *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> list[Entry]:
-    """Every manifest under ``paths``; raises :class:`errors.ManifestErrors` with all problems of all files."""
-    documents, problems = loading.load(paths, max_bytes=max_bytes)
-    entries = []
-    for document in documents:
-        entry, found = validate(document)
-        problems.extend(found)
-        if entry is not None:
-            entries.append(entry)
-    problems.extend(_duplicate_ids(entries))
+def load(
+    paths: Sequence[str],
+    *,
+    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    context: environments.Context | None = None,
+) -> list[Entry]:
+    """Every manifest under ``paths``, as ``context``'s environment gets it; raises :class:`errors.ManifestErrors`
+    with all problems of all files."""
+    documents, problems = documents_of(paths, max_bytes=max_bytes, context=context)
+    entries, found = entries_of(documents, context or environments.Context())
+    problems += found
     if problems:
         raise errors.ManifestErrors(_unique(problems))
     return entries
 
 
-def validate(document: loading.Document) -> tuple[Entry | None, list[errors.ManifestProblem]]:
-    """One document against the model, plus the checks on credentials and references."""
-    problems = [_at(document, loc, message) for loc, message in _plain_checks(document.data)]
+def load_every(
+    paths: Sequence[str], contexts: Sequence[environments.Context], *, max_bytes: int = loading.DEFAULT_MAX_BYTES
+) -> dict[str | None, list[Entry]]:
+    """The manifests as each environment gets them, parsed once. A problem found in every environment is
+    reported once; one found in some is labelled with them (``[prod]``), since a fix must go where it applies."""
+    documents, problems = documents_of(paths, max_bytes=max_bytes, context=contexts[0] if contexts else None)
+    found: dict[errors.ManifestProblem, list[str]] = {}
+    entries: dict[str | None, list[Entry]] = {}
+    for context in contexts:
+        entries[context.env], problems_here = entries_of(documents, context)
+        for item in _unique(problems_here):
+            found.setdefault(item, []).append(context.env or "")
+    everywhere = len(contexts)
+    for item, names in found.items():
+        label = "" if len(names) == everywhere else "[" + ", ".join(names) + "] "
+        problems.append(errors.ManifestProblem(item.position, label + item.message))
+    if problems:
+        raise errors.ManifestErrors(_unique(problems))
+    return entries
+
+
+def documents_of(
+    paths: Sequence[str], *, max_bytes: int, context: environments.Context | None
+) -> tuple[list[loading.Document], list[errors.ManifestProblem]]:
+    """The documents under ``paths``, the project file's own left out (it is no manifest)."""
+    documents, problems = loading.load(paths, max_bytes=max_bytes)
+    project = context.project if context is not None else None
+    if project is not None:
+        own = Path(os.path.abspath(project.file))
+        documents = [document for document in documents if Path(os.path.abspath(document.file)) != own]
+    return documents, problems
+
+
+def entries_of(
+    documents: Sequence[loading.Document], context: environments.Context
+) -> tuple[list[Entry], list[errors.ManifestProblem]]:
+    """Each document resolved for the context's environment and validated; the ones it leaves out dropped."""
+    entries = []
+    problems: list[errors.ManifestProblem] = []
+    for document in documents:
+        data, found = environments.resolve(document.data, context)
+        problems.extend(at(document, loc, message) for loc, message in found)
+        if data is environments.EXCLUDED:
+            continue
+        resolved = document if data is document.data else replace(document, data=data)
+        entry, invalid = validate(resolved, variables=context.project is not None)
+        problems.extend(invalid)
+        if entry is not None and not found:
+            entries.append(entry)
+    problems.extend(_duplicate_ids(entries))
+    return entries, problems
+
+
+def validate(
+    document: loading.Document, *, variables: bool = False
+) -> tuple[Entry | None, list[errors.ManifestProblem]]:
+    """One document against the model, plus the checks on credentials and references. ``variables`` says the
+    variables were filled in already (a project exists); without a project a ``${var:...}`` is an error."""
+    problems = [at(document, loc, message) for loc, message in _plain_checks(document.data, variables=variables)]
     try:
         manifest = manifests.Manifest.model_validate(document.data)
     except ValidationError as error:
-        problems.extend(_at(document, _loc(item), _message(item)) for item in error.errors())
+        problems.extend(problem(document, item) for item in error.errors())
         return None, problems
     return (None if problems else Entry(document, manifest)), problems
 
 
-def _at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestProblem:
+def problem(document: loading.Document, item: Any) -> errors.ManifestProblem:
+    """One pydantic error, in words, at its position."""
+    return at(document, _loc(item), _message(item))
+
+
+def at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestProblem:
     where = loading.locate(document.file, document.index, loc)
     return errors.ManifestProblem(where, message)
 
@@ -153,15 +218,17 @@ MAX_EXACT_DOUBLE: Final = 2**53
 JSON_SCALARS: Final = (str, int, float, bool, type(None))
 
 
-def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
+def _plain_checks(data: Any, *, variables: bool = False) -> Iterator[tuple[Loc, str]]:
     """What pydantic cannot see: values that are not JSON, nulls, literal credentials, malformed references.
 
     Manifests live in git, so a credential written in plain text is refused with the way out; a reference must
     be the whole value, so ``Bearer ${env:X}`` is refused rather than sent with the text ``${env:X}`` in it.
     """
     spec = data.get("spec") if isinstance(data, dict) else None
+    if not variables and isinstance(data, dict):
+        yield from _unresolved(data.get("metadata"))
     if isinstance(spec, dict):
-        yield from _check(spec, ("spec",), credential=None)
+        yield from _check(spec, ("spec",), credential=None, variables=variables)
         description = spec.get("description")
         if isinstance(description, str) and "${env:" in description:
             yield ("spec", "description"), "description is written once, at creation: it cannot be a reference"
@@ -169,7 +236,26 @@ def _plain_checks(data: Any) -> Iterator[tuple[Loc, str]]:
             yield ("spec", "description"), "a line starting 'managed-by:' is the tool's ownership marker: reword it"
 
 
-def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Loc, str]]:
+def _unresolved(metadata: Any) -> Iterator[tuple[Loc, str]]:
+    """Without a project no variable is declared: a ``${var:...}`` would otherwise reach the API as text. The spec's
+    scalars are checked in :func:`_check_scalar`, which walks them anyway; here the metadata's."""
+    if not isinstance(metadata, dict):
+        return
+    labels = metadata.get("labels")
+    items: list[tuple[Loc, Any]] = [(("metadata", "key"), metadata.get("key"))]
+    if isinstance(labels, dict):
+        items += [(("metadata", "labels", name), value) for name, value in labels.items()]
+    for loc, value in items:
+        if isinstance(value, str) and variables_module.STARTED in value:
+            yield loc, _undeclared(value)
+
+
+def _undeclared(value: str) -> str:
+    name = value.split(variables_module.STARTED, 1)[1].split("}", 1)[0]
+    return variables_module.unknown(name, [])
+
+
+def _check(value: Any, loc: Loc, *, credential: str | None, variables: bool) -> Iterator[tuple[Loc, str]]:
     struct = len(loc) > 3 and loc[1] == "params"  # inside params.<engine>: a free-form protobuf Struct
     if isinstance(value, dict):
         for key, item in value.items():
@@ -177,22 +263,26 @@ def _check(value: Any, loc: Loc, *, credential: str | None) -> Iterator[tuple[Lo
                 yield (*loc, key), f"keys must be strings, got {_kind_of(key)}: quote it"
                 continue
             inner = key if manifests.is_credential_name(key) else credential
-            yield from _check(item, (*loc, key), credential=inner)
+            yield from _check(item, (*loc, key), credential=inner, variables=variables)
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _check(item, (*loc, index), credential=credential)
+            yield from _check(item, (*loc, index), credential=credential, variables=variables)
         return
-    yield from _check_scalar(value, loc, credential=credential, struct=struct)
+    yield from _check_scalar(value, loc, credential=credential, struct=struct, variables=variables)
 
 
-def _check_scalar(value: Any, loc: Loc, *, credential: str | None, struct: bool) -> Iterator[tuple[Loc, str]]:
+def _check_scalar(
+    value: Any, loc: Loc, *, credential: str | None, struct: bool, variables: bool
+) -> Iterator[tuple[Loc, str]]:
     if not isinstance(value, JSON_SCALARS) or (isinstance(value, float) and not math.isfinite(value)):
         yield loc, f"{_kind_of(value)} is not a JSON value: quote it to make it a string"
     elif value is None and not struct:
         yield loc, "null is not allowed here: remove the key to leave it unmanaged, or give {} to clear it"
     elif struct and isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_DOUBLE:
         yield loc, "params numbers travel as doubles: integers beyond 2^53 would change; quote it"
+    elif not variables and isinstance(value, str) and variables_module.STARTED in value:
+        yield loc, _undeclared(value)
     elif isinstance(value, str) and "${env:" in value and not manifests.REFERENCE.match(value):
         yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
     elif isinstance(value, str) and value.startswith("${env:" + manifests.RESERVED_PREFIX):
@@ -216,7 +306,7 @@ def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:
 
 def _identity_at(entry: Entry) -> errors.ManifestProblem:
     loc: Loc = ("metadata", "id" if entry.manifest.metadata.id else "key")
-    return _at(entry.document, loc, "")
+    return at(entry.document, loc, "")
 
 
 def _unique(problems: list[errors.ManifestProblem]) -> list[errors.ManifestProblem]:

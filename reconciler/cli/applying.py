@@ -17,7 +17,15 @@ from reconciler.cli.app import (
     debug_option,
     guarded,
 )
-from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare, settings_from
+from reconciler.cli.options import (
+    api_options,
+    context_from,
+    lifecycle_from,
+    manifest_options,
+    prepare,
+    project_options,
+    settings_from,
+)
 from reconciler.cli.output import confirmed, full_values_option, progress_bar, show_plan, show_report
 from reconciler.cli.running import interruptibly, reading, run_async
 
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @api_options
+@project_options
 @manifest_options
 @click.option("--auto-approve", is_flag=True, help="Apply without asking (required outside a terminal).")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -111,11 +120,24 @@ def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
     from reconciler import planfiles, runs
 
     document = planfiles.read(path)
-    config = settings_from(options)
+    env = options.get("env") or os.environ.get("BYTENITE_ENV") or None
+    if env:
+        runs.check_env(document, env)  # before the project is looked for: the clearest reason first
+    context = None
+    if env or document.scope.env:
+        # The API and the key variable come from the project (in git), never from the plan file: a file edited
+        # to name another URL must not receive the key. The name picks the project's environment.
+        context = context_from(["."], {**options, "env": env or document.scope.env})
+    config = settings_from(options, context)
     calls = document.summary.calls
     click.echo(f"Applying the reviewed plan {path} ({calls} call{'s' if calls != 1 else ''})", err=True)
     report = run_async(
-        interruptibly(lambda stopping: runs.apply_planfile(document, os.environ, config, stopping=stopping), config)
+        interruptibly(
+            lambda stopping: runs.apply_planfile(
+                document, os.environ, config, env=env or document.scope.env, stopping=stopping
+            ),
+            config,
+        )
     )
     show_report(report, output)
     return _apply_exit(report, blocked=False)

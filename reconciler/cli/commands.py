@@ -9,37 +9,72 @@ The only modules that print or exit are this package's. Nothing heavy is importe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import click
 
-from reconciler.cli import applying, importing, planning, showing  # noqa: F401  (registering their commands)
+from reconciler.cli import (  # noqa: F401  (registering their commands on the group)
+    applying,
+    importing,
+    planning,
+    resolving,
+    showing,
+)
 from reconciler.cli.app import EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import max_bytes_option
+from reconciler.cli.options import context_from, max_bytes_option, project_options
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
+@project_options
 @max_bytes_option
 @debug_option
 @guarded
-def validate(paths: tuple[str, ...], max_file_bytes: int) -> int:
-    """Check manifests offline: shapes, types, duplicate ids, references (no API call, no secret needed)."""
-    from reconciler import validation
+def validate(paths: tuple[str, ...], max_file_bytes: int, **options: Any) -> int:
+    """Check manifests offline: shapes, types, duplicate ids, references (no API call, no secret needed).
 
-    entries = validation.load(paths, max_bytes=max_file_bytes)
-    click.echo(f"{len(entries)} manifest{'s' if len(entries) != 1 else ''} valid.")
+    In a project with environments and no --env, every environment is resolved and checked, and a problem
+    found in only some of them is labelled with their names.
+    """
+    import os
+
+    from reconciler import contexts, validation
+
+    options["max_file_bytes"] = max_file_bytes
+    if options.get("env") or os.environ.get(contexts.ENV_VARIABLE):
+        context = context_from(paths, options)
+        entries = validation.load(paths, max_bytes=max_file_bytes, context=context)
+        click.echo(f"{_manifests(len(entries))} valid in environment {context.env}.")
+        return EXIT_OK
+    every = contexts.every(
+        paths,
+        project=options.get("project"),
+        given=options.get("variables") or (),
+        environ=os.environ,
+        max_bytes=max_file_bytes,
+    )
+    found = validation.load_every(paths, every, max_bytes=max_file_bytes)
+    if list(found) == [None]:
+        click.echo(f"{_manifests(len(found[None]))} valid.")
+    else:
+        click.echo(", ".join(f"{_manifests(len(entries))} valid in {env}" for env, entries in found.items()) + ".")
     return EXIT_OK
+
+
+def _manifests(count: int) -> str:
+    return f"{count} manifest{'s' if count != 1 else ''}"
 
 
 @cli.command("fmt")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
+@project_options
 @max_bytes_option
 @debug_option
 @guarded
-def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int) -> int:
-    """Rewrite manifests in the canonical layout, keeping comments and key order."""
+def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int, **_project: Any) -> int:
+    """Rewrite manifests in the canonical layout, keeping comments and key order. The layout is the same in
+    every environment, so --env, --project and --var are accepted and change nothing."""
     from reconciler import formatting
 
     results = formatting.format_files(paths, check=check, max_bytes=max_file_bytes)

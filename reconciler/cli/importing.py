@@ -8,13 +8,14 @@ from typing import Any
 import click
 
 from reconciler.cli.app import EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import api_options, settings_from
+from reconciler.cli.options import api_options, context_from, project_options, settings_from
 from reconciler.cli.running import reading
 
 
 @cli.command("import")
 @click.argument("job_ids", nargs=-1, required=True)
 @api_options
+@project_options
 @click.option("--out", type=click.Path(file_okay=False), help="Folder to write one manifest per job (else stdout).")
 @click.option("--mkdir", is_flag=True, help="Create the --out folder (and its parents) when it does not exist.")
 @click.option("--force", is_flag=True, help="Overwrite manifests that already exist in the --out folder.")
@@ -29,7 +30,8 @@ def import_(job_ids: tuple[str, ...], out: str | None, mkdir: bool, force: bool,
     """
     from reconciler import files, formatting, runs
 
-    config = settings_from(options)
+    # The project at or above the folder the manifests go to names the environment's API and key.
+    config = settings_from(options, context_from([out or "."], options))
     if out:
         _check_folder(Path(out), mkdir=mkdir)  # before the API is read, as plan --out does
     imported = reading(runs.import_jobs(job_ids, config), config)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from reconciler import plans, runs, settings
+    from reconciler import environments, plans, runs, settings
 
 max_bytes_option = click.option(
     "--max-file-bytes",
@@ -71,6 +71,29 @@ def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The project flags: which environment of ``reconciler.yaml`` a run is for, and variables' values."""
+    for option in reversed(
+        [
+            click.option("--env", "env", metavar="NAME", help="The project environment to use (env BYTENITE_ENV)."),
+            click.option(
+                "--project",
+                type=click.Path(dir_okay=False),
+                help="The project file [default: the nearest reconciler.yaml at or above the paths].",
+            ),
+            click.option(
+                "--var",
+                "variables",
+                multiple=True,
+                metavar="NAME=VALUE",
+                help="A project variable's value; wins over BYTENITE_VAR_NAME and the environment's (repeatable).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
@@ -107,10 +130,18 @@ def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def settings_from(options: dict[str, Any]) -> settings.Settings:
+def settings_from(options: dict[str, Any], context: environments.Context | None = None) -> settings.Settings:
+    """The run's settings: flags, then the project environment's (when one is chosen), then ``BYTENITE_*``."""
     from reconciler import settings
 
+    environment = context.environment if context is not None else None
+    place = (
+        settings.Place(environment.apiUrl, environment.jobsPrefix, environment.apiKeyEnv)
+        if environment is not None
+        else None
+    )
     return settings.from_environment(
+        place=place,
         api_url=options.get("api_url"),
         jobs_prefix=options.get("jobs_prefix"),
         key_file=options.get("api_key_file"),
@@ -149,12 +180,29 @@ def lifecycle_from(options: dict[str, Any]) -> plans.Options:
     )
 
 
+def context_from(paths: Sequence[str], options: dict[str, Any], *, require: bool = True) -> environments.Context:
+    from reconciler import contexts
+
+    return contexts.choose(
+        paths,
+        project=options.get("project"),
+        env=options.get("env"),
+        given=options.get("variables") or (),
+        environ=os.environ,
+        require=require,
+        max_bytes=options.get("max_file_bytes") or 1024 * 1024,
+    )
+
+
 def prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
     from reconciler import runs
 
     selection = selection_from(options)
-    prepared = runs.prepare(paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"])
-    return prepared, settings_from(options), selection
+    context = context_from(paths, options)
+    prepared = runs.prepare(
+        paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"], context=context
+    )
+    return prepared, settings_from(options, context), selection
 
 
 # Commands ------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 import click
 
 from reconciler.cli.app import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare
+from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare, project_options
 from reconciler.cli.output import check_out, full_values_option, plan_meta, progress_bar, save_plan, show_plan
 from reconciler.cli.running import reading
 
@@ -20,6 +20,7 @@ FORMATS: Final = click.Choice(["text", "json", "markdown"])
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @api_options
+@project_options
 @manifest_options
 @click.option("--format", "output", type=FORMATS, default="text", show_default=True, help="How stdout shows the plan.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also save the plan as a JSON plan file, for apply.")

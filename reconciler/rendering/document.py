@@ -24,6 +24,11 @@ def plan_document(
         "format_version": FORMAT_VERSION,
         "kind": "drift" if drift else "plan",
         "partial": partial,
+        "scope": {
+            "roots": list(plan.scope.roots),
+            "env": plan.scope.env,
+            "unjudged": [{"root": root, "drafts": count} for root, count in plan.unjudged],
+        },
         **dict(meta or {}),
         "summary": {
             "create": counts[plans.Action.CREATE],

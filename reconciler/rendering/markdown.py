@@ -61,6 +61,13 @@ def _where(file: str, line: int | None, link: Link) -> str:
     return f"[{label}]({_destination(url)})" if url else label
 
 
+def marker(*, drift: bool = False, env: str | None = None) -> str:
+    """The comment's first line, by which CI finds the one comment to update: one per environment (the name is
+    held to ``[a-z0-9_-]``, so it cannot end the HTML comment)."""
+    base = DRIFT_MARKER if drift else MARKER
+    return base.replace(" -->", f" env={env} -->") if env else base
+
+
 def render_plan(
     plan: plans.Plan,
     out: TextIO,
@@ -90,11 +97,14 @@ def render_plan(
 
 def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     title = "ByteNite drift report" if drift else "ByteNite plan"
+    env = plan.scope.env
+    title += f" for environment `{env}`" if env else ""
     # The counts are the heading: the one line a reviewer reads when the comment is folded in a long thread.
-    lines = [DRIFT_MARKER if drift else MARKER, f"### {title}: {' · '.join(text.counted(plan, drift=drift))}", ""]
+    lines = [marker(drift=drift, env=env), f"### {title}: {' · '.join(text.counted(plan, drift=drift))}", ""]
     if plan.destructive:
         items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
         lines += [f"> ⚠️ **{items}** (prune, abort, replace).", ""]
+    lines += [f"> {note}\n" for note in text.unjudged(plan, code=lambda value: _code(value, cell=False))]
     if partial:
         lines += ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
     lines += [f"<sub>{text.requests(plan.requests)}</sub>", ""]

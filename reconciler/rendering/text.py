@@ -69,6 +69,18 @@ def render_plan(
     if unchanged:
         out.write(style(f"  = {values.plural(unchanged, 'job')} unchanged\n", "bright_black"))
     out.write("\n" + summary(plan, partial=partial, drift=drift) + "\n")
+    for note in unjudged(plan):
+        out.write(style(printable(note), "yellow") + "\n")
+
+
+def unjudged(plan: plans.Plan, code: Callable[[str], str] = str) -> list[str]:
+    """Why some marked drafts were neither kept nor pruned: they came from a root that holds this run's, whose
+    other manifests this run did not read. ``code`` marks a root or a command up (a code span in Markdown)."""
+    return [
+        f"Not judged: {values.plural(count, 'marked draft')} created from {code(root)}, which holds this run's "
+        f"paths; {code(f'plan {root} --prune')} judges {'it' if count == 1 else 'them'}."
+        for root, count in plan.unjudged
+    ]
 
 
 def _order(job: plans.JobPlan) -> tuple[int, str]:
@@ -101,6 +113,7 @@ def _job(job: plans.JobPlan, out: TextIO, style: Style, limit: int | None) -> No
 def summary(plan: plans.Plan, *, partial: bool = False, drift: bool = False) -> str:
     scope = " (partial: only the selected manifests)" if partial else ""
     head = "Drift" if drift else "Plan"
+    head += f" for environment {printable(plan.scope.env)}" if plan.scope.env else ""
     return f"{head}{scope}: " + ", ".join(counted(plan, drift=drift)) + ". " + requests(plan.requests)
 
 

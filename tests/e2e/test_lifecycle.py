@@ -52,8 +52,9 @@ def test_create_then_plan_is_empty_and_a_second_apply_writes_nothing(
     assert "→ POST /jobs (job " in planned.stdout
     assert run("apply", str(tmp_path / "jobs"), "--auto-approve").exit_code == 0
     created = emulator.job(KEY_ID)
-    assert created["description"] == (
+    assert created["description"] == (  # the root: the path given, absolute here since tmp_path holds no .git
         "Rows for the morning meeting\nmanaged-by: reconciler; key=team/nightly-report; generation=0"
+        f"; root={tmp_path / 'jobs'}"
     )
     assert created["params"]["app"] == {"rows": 10.0}
     assert run("plan", str(tmp_path / "jobs"), "--detailed-exitcode").exit_code == 0
@@ -95,7 +96,7 @@ def test_a_changed_manifest_of_a_completed_job_gets_a_new_generation_with_replac
     assert replaced.exit_code == 0, replaced.stdout + replaced.stderr
     assert "[destructive]" in replaced.stdout
     generation_1 = next(job for job in emulator.all_jobs() if job["id"] != KEY_ID)
-    assert generation_1["description"].endswith("key=team/nightly-report; generation=1")
+    assert generation_1["description"].endswith(f"key=team/nightly-report; generation=1; root={tmp_path / 'jobs'}")
     assert generation_1["params"]["app"] == {"rows": 20.0}
     assert emulator.job(KEY_ID) == before  # generation 0 is history, untouched
     assert run("plan", str(tmp_path / "jobs"), "--detailed-exitcode").exit_code == 0
@@ -135,40 +136,87 @@ def test_a_job_with_a_fixed_id_cannot_be_replaced(emulator: Control, run: Any, t
 def test_prune_lists_marked_drafts_and_deletes_them_only_with_the_flag(
     emulator: Control, run: Any, tmp_path: Path
 ) -> None:
-    kept, gone, started = tmp_path / "kept", tmp_path / "all", tmp_path / "started"
-    _manifest(kept, key="keep/me")
-    _manifest(gone, key="keep/me")
-    _manifest(gone, key="orphan/draft")
-    _manifest(started, key="orphan/started")
-    for folder in (gone, started):
-        assert run("apply", str(folder), "--auto-approve").exit_code == 0
+    team = tmp_path / "team"
+    _manifest(team, key="keep/me")
+    removed = [_manifest(team, key="orphan/draft"), _manifest(team, key="orphan/started")]
+    assert run("apply", str(team), "--auto-approve").exit_code == 0
     started_id = next(job["id"] for job in emulator.all_jobs() if "orphan/started" in job["description"])
     _complete(emulator, started_id)
     emulator.seed([{"id": "unmarked-draft", "templateId": "t", "name": "made elsewhere"}])
+    for path in removed:
+        path.unlink()
 
-    listed = run("plan", str(kept), "--prune", "--detailed-exitcode")
+    listed = run("plan", str(team), "--prune", "--detailed-exitcode")
     assert listed.exit_code == 2
     assert "- prune job" in listed.stdout
-    assert "marked key=orphan/draft" in listed.stdout
+    assert f"marked key=orphan/draft, created from {team}" in listed.stdout
     assert "orphan/started" not in listed.stdout
     assert "unmarked-draft" not in listed.stdout
-    markdown = run("plan", str(kept), "--prune", "--format", "markdown").stdout
+    markdown = run("plan", str(team), "--prune", "--format", "markdown").stdout
     assert "To prune (destructive)" in markdown
     assert "<b>[destructive]</b>" in markdown
 
-    without_flag = run("plan", str(kept))
+    without_flag = run("plan", str(team))
     assert "- prune" not in without_flag.stdout
 
-    partial = run("apply", str(kept), "--prune", "--auto-approve", "--target", "keep/me")
+    partial = run("apply", str(team), "--prune", "--auto-approve", "--target", "keep/me")
     assert partial.exit_code == 1
     assert "--prune needs every manifest" in partial.stderr
 
-    pruned = run("apply", str(kept), "--prune", "--auto-approve")
+    pruned = run("apply", str(team), "--prune", "--auto-approve")
     assert pruned.exit_code == 0, pruned.stdout
     remaining = {job["id"] for job in emulator.all_jobs()}
     assert started_id in remaining
     assert "unmarked-draft" in remaining
     assert len(remaining) == 3  # keep/me, the started orphan, the unmarked draft
+
+
+def test_prune_on_one_folder_never_judges_another_folders_drafts(emulator: Control, run: Any, tmp_path: Path) -> None:
+    """Issue 21: ``plan jobs/ml --prune`` proposed deleting the drafts every other folder had created."""
+    jobs = tmp_path / "jobs"
+    _manifest(jobs / "ml", key="ml/train")
+    _manifest(jobs / "cv", key="cv/detect")
+    gone = _manifest(jobs / "ml", key="ml/old")
+    for team in ("ml", "cv"):
+        assert run("apply", str(jobs / team), "--auto-approve").exit_code == 0
+    gone.unlink()
+
+    planned = run("plan", str(jobs / "ml"), "--prune", "--format", "json").json()
+    pruned = [job for job in planned["jobs"] if job["action"] == "prune"]
+    assert len(pruned) == 1
+    assert "key=ml/old" in pruned[0]["source"]
+    assert "cv/detect" not in json.dumps(planned)
+    assert planned["scope"]["roots"] == [str(jobs / "ml")]
+
+    applied = run("apply", str(jobs / "ml"), "--prune", "--auto-approve")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    descriptions = [job["description"] for job in emulator.all_jobs()]
+    assert [d for d in descriptions if "cv/detect" in d], "another folder's draft was deleted"
+    assert not [d for d in descriptions if "ml/old" in d]
+
+
+def test_a_run_on_part_of_a_root_counts_its_drafts_and_does_not_judge_them(
+    emulator: Control, run: Any, tmp_path: Path
+) -> None:
+    """A draft created from ``jobs`` may be claimed by any manifest under ``jobs``: a run on ``jobs/ml`` has not
+    read them all, so it says how many it left alone and how to judge them, instead of pruning or hiding them."""
+    jobs = tmp_path / "jobs"
+    _manifest(jobs / "ml", key="ml/train")
+    _manifest(jobs / "cv", key="cv/detect")
+    assert run("apply", str(jobs), "--auto-approve").exit_code == 0
+
+    partial = run("plan", str(jobs / "ml"), "--prune")
+    assert partial.exit_code == 0, partial.stdout + partial.stderr
+    assert "- prune" not in partial.stdout
+    assert f"Not judged: 1 marked draft created from {jobs}, which holds this run's paths; " in partial.stdout
+    assert f"plan {jobs} --prune judges it." in partial.stdout
+    markdown = run("plan", str(jobs / "ml"), "--prune", "--format", "markdown").stdout
+    assert f"> Not judged: 1 marked draft created from `{jobs}`" in markdown
+    document = run("plan", str(jobs / "ml"), "--prune", "--format", "json").json()
+    assert document["scope"]["unjudged"] == [{"root": str(jobs), "drafts": 1}]
+
+    whole = run("plan", str(jobs), "--prune", "--detailed-exitcode")
+    assert whole.exit_code == 0, whole.stdout  # from its own root, every draft is claimed: nothing to prune
 
 
 def test_import_then_plan_is_empty(emulator: Control, run: Any, tmp_path: Path, monkeypatch: Any) -> None:
@@ -205,8 +253,9 @@ def test_fmt_check_passes_on_the_examples_and_keeps_comments(run: Any, tmp_path:
 
 
 def test_a_reviewed_plan_file_creates_and_prunes(emulator: Control, run: Any, tmp_path: Path) -> None:
-    _manifest(tmp_path / "old", key="orphan/draft")
-    assert run("apply", str(tmp_path / "old"), "--auto-approve").exit_code == 0
+    old = _manifest(tmp_path / "jobs", key="orphan/draft")
+    assert run("apply", str(tmp_path / "jobs"), "--auto-approve").exit_code == 0
+    old.unlink()
     _manifest(tmp_path / "jobs", run=True)
     plan_file = tmp_path / "plan.json"
     planned = run("plan", str(tmp_path / "jobs"), "--prune", "--out", str(plan_file), "--format", "json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests import github_comments
-from tests.e2e.conftest import Control
+from tests.e2e.conftest import API_KEY, Control
 
 FORMATS = ["text", "json", "markdown"]
 GITHUB = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/jobs", "GITHUB_SHA": "0123abcd" * 5}
@@ -133,3 +134,16 @@ def test_the_comment_ci_posts_reads_on_github_with_commit_links(
         assert all(re.fullmatch(re.escape(commit) + r"[a-z/-]+\.yaml#L\d+", link) for link in block.links), block.links
         assert len(block.links) == 1 + len(block.rows)  # the manifest, then one link a changed field
         assert all(len(row) == 4 for row in block.rows)
+
+
+@pytest.mark.parametrize("output", FORMATS)
+def test_show_prints_an_environment_s_plan_as_plan_did(
+    output: str, emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BYTENITE_DEV_API_KEY", API_KEY)
+    args = ["--env", "dev", "--api-url", os.environ["BYTENITE_API_URL"], "examples/project/jobs"]
+    planned, shown = _planned_then_shown(run, emulator, monkeypatch, args, tmp_path / "p.json", output)
+    assert shown == planned
+    assert "dev" in planned
+    if output == "markdown":
+        assert "### ByteNite plan for environment `dev`: 1 to create · 0 to update (1 call)" in shown

@@ -47,7 +47,7 @@ def test_a_launch_whose_answer_was_lost_is_reported_launched(control: Control, i
 
 
 def test_a_prune_whose_answer_was_lost_is_reported_deleted(control: Control, invoke: Runner, tmp_path: Path) -> None:
-    marker = "managed-by: reconciler; id=lost-orphan; generation=0"
+    marker = f"managed-by: reconciler; id=lost-orphan; generation=0; root={tmp_path / 'jobs'}"
     control.seed(
         [
             {"id": "lost-kept", "templateId": "t", "name": "Kept"},

@@ -20,20 +20,22 @@ metadata: {{id: {job_id}}}
 spec:
   name: {name}
 """
-MARKER = "managed-by: reconciler; id={job_id}; generation=0"
+MARKER = "managed-by: reconciler; id={job_id}; generation=0; root={root}"
 
 
 @pytest.fixture
 def jobs(control: Control, tmp_path: Path) -> Path:
-    """A managed draft to rename, a bystander draft no manifest names, and an orphan this tool created."""
+    """A managed draft to rename, a bystander draft no manifest names, and an orphan this tool created (from the
+    folder the tests plan, which tmp_path, holding no .git, names by its absolute path)."""
+    folder = tmp_path / "jobs"
+    orphan = MARKER.format(job_id="tp-orphan", root=folder)
     control.seed(
         [
             {"id": "tp-managed", "templateId": "t", "name": "Old"},
             {"id": "tp-bystander", "templateId": "t", "name": "Not yours"},
-            {"id": "tp-orphan", "templateId": "t", "name": "Orphan", "description": MARKER.format(job_id="tp-orphan")},
+            {"id": "tp-orphan", "templateId": "t", "name": "Orphan", "description": orphan},
         ]
     )
-    folder = tmp_path / "jobs"
     folder.mkdir()
     (folder / "managed.yaml").write_text(MANIFEST.format(job_id="tp-managed", name="New"))
     return folder
@@ -113,7 +115,8 @@ def test_a_prune_of_a_draft_whose_marker_names_another_job_is_refused(
     jobs: Path, invoke: Runner, control: Control, tmp_path: Path
 ) -> None:
     """A marker copied onto another job (descriptions are free text) does not make that job an orphan."""
-    control.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": MARKER.format(job_id="x")}])
+    forged = MARKER.format(job_id="x", root=jobs)
+    control.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": forged}])
     path, document = _plan(invoke, jobs, tmp_path)
     document["jobs"].append(_prune(job_id="tp-forged", marked="x", reason=None))
     _save(path, document)
@@ -144,7 +147,7 @@ def test_an_abort_of_a_draft_is_refused(jobs: Path, invoke: Runner, control: Con
     abort = {"method": "POST", "section": "abort", "path": "/jobs/tp-managed/abort", "target": "tp-managed",
              "destructive": True, "body": {}}  # fmt: skip
     job.update(action="replace", destructive=True, calls=[abort], generation=1,
-               description="managed-by: reconciler; id=tp-managed; generation=1")  # fmt: skip
+               description=f"managed-by: reconciler; id=tp-managed; generation=1; root={jobs}")  # fmt: skip
     _save(path, document)
     control.clear_log()
     outcome = invoke("apply", str(path))
@@ -176,3 +179,38 @@ def test_a_reviewed_prune_still_deletes_its_orphan(
     assert outcome.exit_code == 0, outcome.describe()
     assert "job tp-orphan DELETE: done" in outcome.stdout
     assert ("DELETE", "/v1/customer/jobs/tp-orphan") in _writes(control)
+
+
+def test_a_prune_of_another_folders_orphan_is_refused(
+    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    """A plan owns the roots it was made for: a DELETE added for a draft another folder created is not its own."""
+    elsewhere = MARKER.format(job_id="tp-theirs", root=tmp_path / "other-team")
+    control.seed([{"id": "tp-theirs", "templateId": "t", "name": "Theirs", "description": elsewhere}])
+    path, document = _plan(invoke, jobs, tmp_path)
+    document["jobs"].append(_prune(job_id="tp-theirs", marked="tp-theirs", reason=None))
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 4, outcome.describe()
+    assert f"job tp-theirs DELETE: refused: the job was created from {tmp_path / 'other-team'}" in outcome.stdout
+    assert ("DELETE", "/v1/customer/jobs/tp-theirs") not in _writes(control)
+
+
+def test_a_created_job_whose_marker_names_another_root_is_refused_whole(
+    invoke: Runner, control: Control, tmp_path: Path
+) -> None:
+    """A marker naming another team's root would hand the new job to that team's --prune: no plan writes one."""
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "new.yaml").write_text(MANIFEST.format(job_id="tp-new", name="New") + "  templateId: t\n")
+    path, document = _plan(invoke, folder, tmp_path)
+    created = _job(document, "tp-new")
+    assert created["action"] == "create"
+    created["description"] = MARKER.format(job_id="tp-new", root=tmp_path / "other-team")
+    _save(path, document)
+    control.clear_log()
+    outcome = invoke("apply", str(path))
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "not from the plan's roots" in outcome.stderr
+    assert control.requests() == []

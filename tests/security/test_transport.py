@@ -350,7 +350,8 @@ spec: {templateId: img-gen-diffusers, name: A new generation}
 """
 
 
-def _pending_server_state() -> list[dict[str, Any]]:
+def _pending_server_state(root: Path) -> list[dict[str, Any]]:
+    """Jobs for each kind of write, created from ``root`` (the folder the test plans)."""
     replaced = markers.generation_id("ro-replace", 0)
     return [
         {"id": "ro-update", "templateId": "t", "name": "Old name", "config": {"taskTimeout": 300}},
@@ -366,7 +367,7 @@ def _pending_server_state() -> list[dict[str, Any]]:
             "id": "ro-orphan",
             "templateId": "t",
             "name": "Nobody claims me",
-            "description": markers.Marker("key", "gone", 0).line(),
+            "description": markers.Marker("key", "gone", 0, root=str(root)).line(),
         },
     ]
 
@@ -400,7 +401,7 @@ def test_plan_only_reads_even_with_changes_pending(
     folder = tmp_path / "pending"
     folder.mkdir()
     (folder / "jobs.yaml").write_text(PENDING)
-    control.seed(_pending_server_state())
+    control.seed(_pending_server_state(folder))
     control.clear_log()
     sent: list[tuple[str, str]] = []
     real = client.default_transport

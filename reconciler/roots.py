@@ -1,0 +1,48 @@
+"""Where a run's paths sit in their tree: the root labels written into ownership markers.
+
+A label must not depend on the machine or the working directory, or a job created from CI would look like
+another root's on a laptop. So a path is named relative to its *anchor*: the project file's folder when a
+project is in use, else the nearest folder at or above it that holds ``.git`` (the repository's top).
+``plan jobs/ml`` from the top and ``plan ml`` from ``jobs/`` name the same root, ``jobs/ml``. A path in
+neither is named by its absolute path, the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+from reconciler import markers
+
+# Characters a label keeps as they are; every other one is percent-quoted, so a label never holds "; ".
+_SAFE = "/._-~+@"
+
+
+def anchor(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` that holds ``.git``, or None outside any repository."""
+    start = path if path.is_dir() else path.parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def label(given: str, project: Path | None = None) -> str:
+    """The root label of one path argument: relative to its anchor (the project file's folder when there is
+    one, else the repository's top), or absolute outside both; posix, quoted."""
+    path = Path(os.path.abspath(given))
+    base = project if project is not None and path.is_relative_to(project) else anchor(path)
+    text = path.as_posix() if base is None else path.relative_to(base).as_posix()
+    return markers.ANCHOR if text in ("", ".") else quote(text, safe=_SAFE)
+
+
+def root_of(file: str, paths: Sequence[str], given_labels: Sequence[str]) -> str:
+    """The label of the first path argument ``file`` was found under (the one ``find_files`` kept it for)."""
+    target = Path(os.path.abspath(file))
+    for given, name in zip(paths, given_labels, strict=True):
+        root = Path(os.path.abspath(given))
+        if target == root or target.is_relative_to(root):
+            return name
+    return given_labels[0] if given_labels else markers.ANCHOR

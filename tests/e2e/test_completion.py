@@ -14,12 +14,16 @@ import sys
 import tomllib
 from pathlib import Path
 
+import click
 import pytest
 
+from reconciler import cli
 from tests.e2e.conftest import ROOT
 
 SCRIPT = Path(sys.executable).parent / "reconciler"
-COMMANDS = {"apply", "emulator", "fmt", "import", "plan", "schema", "show", "validate"}
+# Every subcommand the group has (the lazily imported emulator too), and at least these.
+COMMANDS = set(cli.cli.list_commands(click.Context(cli.cli)))
+assert {"apply", "emulator", "fmt", "import", "plan", "schema", "show", "validate"} <= COMMANDS
 FORMATS = ["text", "json", "markdown"]
 FUNCTIONS = {"bash": "_reconciler_completion", "zsh": "#compdef reconciler", "fish": "complete --no-files"}
 

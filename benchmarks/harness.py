@@ -18,7 +18,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -143,9 +143,44 @@ def _app(index: int) -> dict[str, Any]:
     return {"index": index, "scale": 1.5}
 
 
-def make_fleet(folder: Path, jobs: int) -> Fleet:
-    """Half the jobs differ in ``params.app``; one in ten in two sections (``name`` and ``config``)."""
+PROJECT: Final = """\
+apiVersion: reconciler.bytenite.io/v1
+kind: Project
+variables:
+  scale: {type: number, default: 0.5}
+  task: {type: integer, default: 600}
+defaults:
+  config: {taskTimeout: "${var:task}", jobTimeout: 1800}
+environments:
+  bench:
+    variables: {scale: 1.5}
+    defaults: {config: {jobTimeout: 3600}}
+    labels: {stage: bench}
+"""
+
+
+def _manifest(job_id: str, name: str, index: int, *, project: bool) -> str:
+    head = f"apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {{id: {job_id}}}\nspec:\n"
+    if project:  # the same job, from defaults, a variable of each kind and an override
+        return head + (
+            f"  name: draft {index}\n  params:\n    app: {{index: {index}, scale: '${{var:scale}}'}}\n"
+            f"environments:\n  bench: {{name: {name}}}\n"
+        )
+    return head + (
+        f"  name: {name}\n  params:\n    app: {{index: {index}, scale: 1.5}}\n"
+        "  config: {taskTimeout: 600, jobTimeout: 3600}\n"
+    )
+
+
+def make_fleet(folder: Path, jobs: int, *, project: bool = False) -> Fleet:
+    """Half the jobs differ in ``params.app``; one in ten in two sections (``name`` and ``config``).
+
+    ``project``: the same jobs written as a project's environment ``bench`` gets them (``reconciler.yaml`` in
+    the folder, shared defaults, typed variables, a per-environment override in every manifest).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    if project:
+        (folder / "reconciler.yaml").write_text(PROJECT, encoding="utf-8")
     seed: list[dict[str, Any]] = []
     changed_jobs = changed_sections = 0
     namespace = uuid.UUID("6f1c1a4e-9d4b-4c55-8a53-0b9f0c1d2e3f")
@@ -154,17 +189,7 @@ def make_fleet(folder: Path, jobs: int) -> Fleet:
         name = f"bench {index}"
         app = _app(index)
         config = {"taskTimeout": 600, "jobTimeout": 3600}
-        (folder / f"job-{index:05d}.yaml").write_text(
-            "apiVersion: reconciler.bytenite.io/v1\n"
-            "kind: Job\n"
-            f"metadata: {{id: {job_id}}}\n"
-            "spec:\n"
-            f"  name: {name}\n"
-            "  params:\n"
-            f"    app: {{index: {index}, scale: 1.5}}\n"
-            "  config: {taskTimeout: 600, jobTimeout: 3600}\n",
-            encoding="utf-8",
-        )
+        (folder / f"job-{index:05d}.yaml").write_text(_manifest(job_id, name, index, project=project), encoding="utf-8")
         sections = 0
         if index % 2 == 0:  # one section differs: params (app.scale)
             app = {**app, "scale": 2.5}

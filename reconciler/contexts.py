@@ -5,11 +5,18 @@ variables' values. The edge where ``reconciler.yaml``, ``--env``, ``BYTENITE_ENV
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
-from reconciler import environments, errors, loading, projects, variables
+from reconciler import environments, errors, loading, variables
 
-ENV_VARIABLE = "BYTENITE_ENV"
+if TYPE_CHECKING:
+    from reconciler import projects
+
+ENV_VARIABLE: Final = "BYTENITE_ENV"
+FILE_NAME: Final = "reconciler.yaml"
 
 
 def choose(
@@ -57,18 +64,54 @@ def every(
 
 
 def _loaded(paths: Sequence[str], project: str | None, max_bytes: int) -> projects.Loaded | None:
-    file = projects.find(paths, project)
-    return projects.load(file, max_bytes=max_bytes) if file else None
+    file = find(paths, project)
+    if file is None:
+        return None  # the models of the project file are not even built: a run without one pays nothing
+    from reconciler import projects
+
+    return projects.load(file, max_bytes=max_bytes)
+
+
+def find(paths: Sequence[str], named: str | None = None) -> str | None:
+    """The project file for ``paths``: ``named``, else the nearest ``reconciler.yaml`` at or above them all.
+
+    Paths under two different project files are an error: one run has one set of variables and environments.
+    """
+    if named:
+        if not Path(named).is_file():
+            raise errors.ConfigError(f"--project {named}: no such file")
+        return named
+    found = {_nearest(Path(os.path.abspath(given))) for given in paths}
+    if len(found) > 1:
+        shown = ", ".join(sorted(str(item) if item else "(none)" for item in found))
+        raise errors.ConfigError(f"the paths belong to different project files ({shown}): run them separately")
+    only = found.pop() if found else None
+    return str(only) if only else None
+
+
+def _nearest(path: Path) -> Path | None:
+    start = path if path.is_dir() else path.parent
+    for folder in (start, *start.parents):
+        candidate = folder / FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _context(
     loaded: projects.Loaded | None, name: str | None, environ: Mapping[str, str], given: Sequence[str]
 ) -> environments.Context:
+    if loaded is None:
+        if given:
+            raise errors.ConfigError("--var needs a project file (reconciler.yaml) that declares the variables")
+        return environments.Context(None, name, {})
+    from reconciler import projects
+
     values, problems = projects.values_for(loaded, name, environ, given)
     if problems:
         raise errors.ConfigError("; ".join(problems))
     context, located = environments.context(loaded, name, values)
-    if located and loaded is not None:
+    if located:
         document = loading.load_file(loaded.file)[0]
         from reconciler import validation
 

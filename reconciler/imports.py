@@ -23,10 +23,13 @@ class Imported:
     file_name: str
 
 
-def manifest_of(raw: dict[str, Any]) -> Imported:
+def manifest_of(raw: dict[str, Any], key_prefix: str = "") -> Imported:
+    """The manifest that manages ``raw``. ``key_prefix`` is the environment's: the project puts it back before
+    the key, so the manifest carries the key without it."""
     job = states.from_api(raw)
     marker = markers.read(job.description)
-    metadata: dict[str, Any] = {"key": marker.name} if marker and marker.kind == "key" else {"id": job.id}
+    key = marker.name.removeprefix(key_prefix) if marker and marker.kind == "key" else None
+    metadata: dict[str, Any] = {"key": key} if key else {"id": job.id}
     spec: dict[str, Any] = {}
     if job.template_id:
         spec["templateId"] = job.template_id

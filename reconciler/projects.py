@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from reconciler import errors, loading, manifests, variables
 
-FILE_NAME: Final = "reconciler.yaml"
 DEFAULT_KEY_VARIABLE: Final = "BYTENITE_API_KEY"
 EnvironmentName = Annotated[str, Field(pattern=manifests.ENVIRONMENT_PATTERN)]
 VariableName = Annotated[str, Field(pattern="^" + variables.NAME + "$")]
@@ -90,32 +89,6 @@ class Loaded:
         return self.project.environments.get(name) if name is not None else None
 
 
-def find(paths: Sequence[str], named: str | None = None) -> str | None:
-    """The project file for ``paths``: ``named``, else the nearest ``reconciler.yaml`` at or above them all.
-
-    Paths under two different project files are an error: one run has one set of variables and environments.
-    """
-    if named:
-        if not Path(named).is_file():
-            raise errors.ConfigError(f"--project {named}: no such file")
-        return named
-    found = {_nearest(Path(os.path.abspath(given))) for given in paths}
-    if len(found) > 1:
-        shown = ", ".join(sorted(str(item) if item else "(none)" for item in found))
-        raise errors.ConfigError(f"the paths belong to different project files ({shown}): run them separately")
-    only = found.pop() if found else None
-    return str(only) if only else None
-
-
-def _nearest(path: Path) -> Path | None:
-    start = path if path.is_dir() else path.parent
-    for folder in (start, *start.parents):
-        candidate = folder / FILE_NAME
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def load(file: str, *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> Loaded:
     """The project at ``file``, or :class:`errors.ManifestErrors` with every problem at its position."""
     documents = loading.load_file(file, max_bytes)
@@ -153,17 +126,13 @@ def _value_problems(project: Project) -> list[tuple[tuple[str | int, ...], str]]
 
 
 def values_for(
-    loaded: Loaded | None, env: str | None, environ: Mapping[str, str], given: Sequence[str]
+    loaded: Loaded, env: str | None, environ: Mapping[str, str], given: Sequence[str]
 ) -> tuple[dict[str, Any], list[str]]:
     """Each variable's value, last wins: its default, the environment's, ``BYTENITE_VAR_<NAME>``, ``--var``.
 
     Returns the values and the problems with ``--var`` and ``BYTENITE_VAR_*`` (which have no file position).
     """
     problems: list[str] = []
-    if loaded is None:
-        if given:
-            problems.append("--var needs a project file (reconciler.yaml) that declares the variables")
-        return {}, problems
     project = loaded.project
     declared = list(project.variables)
     values: dict[str, Any] = {

@@ -347,6 +347,8 @@ async def apply_planfile(
     plan = planfiles.to_plan(document)
     writes = [job for job in plan.jobs if job.calls]
     pruning = any(job.action is plans.Action.PRUNE for job in writes)
+    # The variable holding the key is never a value a job field may take, whatever the file declares.
+    environ = {name: value for name, value in environ.items() if name != config.key_variable}
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
     async with client.Client(config, transport=transport, expected_requests=plan.calls, stopping=stopping) as api:
@@ -363,8 +365,11 @@ async def apply_planfile(
         managed = [job for job in plan.jobs if job.action is not plans.Action.PRUNE]
         refused: list[reports.Result] = []
         fresh: list[plans.JobPlan] = []
+        elsewhere = _claimed_elsewhere(current, plan.scope)
         for job in writes:
             refusal = _refusal(job, desired.get(job.job_id), current, fetched.failures, key)
+            if refusal is None and job.job_id in elsewhere:
+                refusal = (reports.Outcome.REFUSED, elsewhere[job.job_id])
             if refusal is None and job.action is plans.Action.PRUNE:
                 reason = planchecks.prune_refusal(job, listed.get(job.job_id), managed, plan.scope)
                 refusal = (reports.Outcome.REFUSED, reason) if reason else None
@@ -423,7 +428,11 @@ def _desired_from_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]
 
 
 async def import_jobs(
-    job_ids: Sequence[str], config: settings.Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    job_ids: Sequence[str],
+    config: settings.Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    key_prefix: str = "",
 ) -> list[imports.Imported]:
     """Read each job (read-only) and turn it into the manifest that manages it."""
     async with client.Client(config, transport=transport, read_only=True) as api:
@@ -435,4 +444,4 @@ async def import_jobs(
     ]
     if failures:
         raise errors.ApiError("cannot import " + "; ".join(failures))
-    return [imports.manifest_of(fetched.jobs[job_id]) for job_id in dict.fromkeys(job_ids)]
+    return [imports.manifest_of(fetched.jobs[job_id], key_prefix) for job_id in dict.fromkeys(job_ids)]

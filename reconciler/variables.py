@@ -144,15 +144,3 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def references(data: Any) -> Iterator[str]:
-    """Every variable name ``data`` refers to (for render's and validate's reports)."""
-    if isinstance(data, dict):
-        for item in data.values():
-            yield from references(item)
-    elif isinstance(data, list):
-        for item in data:
-            yield from references(item)
-    elif isinstance(data, str) and STARTED in data:
-        yield from ANY.findall(data)

@@ -2,7 +2,8 @@
 
 Starts ``reconciler emulator`` seeded with drafts that differ from the manifests (and one job already running),
 then runs ``reconciler plan``, ``reconciler apply --auto-approve`` and ``reconciler plan --detailed-exitcode``
-as a user would, and stops the emulator. Exits non-zero if the final plan is not clean.
+as a user would; then renders, applies and re-plans the two environments of examples/project/, and stops the
+emulator. Exits non-zero if a final plan is not clean.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RECONCILER = [sys.executable, "-m", "reconciler"]
 DEMO_KEY = "demo-api-key"
+PROJECT = ["examples/project/jobs"]
 
 
 def main() -> int:
@@ -43,16 +45,30 @@ def main() -> int:
                 ["plan", "examples/jobs", "--detailed-exitcode"],
             ),
         ]
-        code = 0
-        for title, args in steps:
-            print(f"\n$ reconciler {' '.join(args)}    # {title}", flush=True)
-            code = subprocess.run([*RECONCILER, *args], env=env, cwd=ROOT, check=False).returncode
-            print(f"(exit code {code})", flush=True)
+        codes = [_run(title, args, env) for title, args in steps]
         # The last plan exits 3: the running job stays blocked, everything else converged (no 2 = no changes).
-        return 0 if code == 3 else 1
+        jobs_converged = codes[-1] == 3
+        # The same account stands in for both environments of examples/project (its keyPrefix keeps them apart).
+        env.update(BYTENITE_DEV_API_KEY=DEMO_KEY, BYTENITE_PROD_API_KEY=DEMO_KEY)
+        at = ["--api-url", url]
+        project = [
+            ("what prod gets: defaults, overrides and variables applied", ["render", "--env", "prod", *PROJECT]),
+            ("apply dev", ["apply", "--env", "dev", *PROJECT, *at, "--auto-approve"]),
+            ("apply prod", ["apply", "--env", "prod", *PROJECT, *at, "--auto-approve"]),
+            ("plan prod again: nothing left", ["plan", "--env", "prod", *PROJECT, *at, "--detailed-exitcode"]),
+        ]
+        codes = [_run(title, args, env) for title, args in project]
+        return 0 if jobs_converged and codes == [0, 0, 0, 0] else 1
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
+
+
+def _run(title: str, args: list[str], env: dict[str, str]) -> int:
+    print(f"\n$ reconciler {' '.join(args)}    # {title}", flush=True)
+    code = subprocess.run([*RECONCILER, *args], env=env, cwd=ROOT, check=False).returncode
+    print(f"(exit code {code})", flush=True)
+    return code
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ def import_(job_ids: tuple[str, ...], out: str | None, mkdir: bool, force: bool,
     from reconciler import files, formatting, runs
 
     # The project at or above the folder the manifests go to names the environment's API and key.
-    config = settings_from(options, context_from([out or "."], options))
+    context = context_from([out or "."], options)
+    config = settings_from(options, context)
     if out:
         _check_folder(Path(out), mkdir=mkdir)  # before the API is read, as plan --out does
-    imported = reading(runs.import_jobs(job_ids, config), config)
+    imported = reading(runs.import_jobs(job_ids, config, key_prefix=context.key_prefix), config)
     if out:
         targets = [Path(out) / item.file_name for item in imported]
         _refuse_overwrites(targets, force=force)

@@ -353,3 +353,65 @@ def test_secrets_from_the_environment_stay_masked_in_every_format_of_every_envir
     assert SECRET not in applied.stdout + applied.stderr
     if output == "markdown":
         assert planned.stdout.startswith(f"<!-- bytenite-reconciler:plan env={env} -->")
+
+
+def test_import_in_an_environment_writes_the_key_without_its_prefix(
+    accounts: tuple[Account, Account], prod: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = _project(tmp_path, accounts[0].url, accounts[1].url, prod_extra="\n    keyPrefix: prod/")
+    assert run("apply", "--env", "prod", str(jobs), "--auto-approve").exit_code == 0
+    report = next(job["id"] for job in accounts[1].jobs() if job["name"] == "Daily report (prod)")
+    (jobs / "report.yaml").unlink()
+    monkeypatch.chdir(tmp_path)
+    imported = run("import", "--env", "prod", report, "--out", str(jobs))
+    assert imported.exit_code == 0, imported.stderr
+    (written,) = [path for path in jobs.iterdir() if path.name != "audit.yaml"]
+    assert "key: reports/daily" in written.read_text()  # the project adds prod/ back
+    monkeypatch.setenv(f"JOB_{report[:8].upper()}_APP_TOKEN", SECRET)  # import made the token a reference
+    prod.clear_log()
+    planned = run("plan", "--env", "prod", str(jobs), "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.stdout + planned.stderr
+
+
+def test_a_plan_file_edited_to_name_another_environment_writes_none_of_the_first_ones_jobs(
+    accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = accounts[0].url
+    jobs = _project(tmp_path, shared, shared)
+    (tmp_path / "reconciler.yaml").write_text(
+        (tmp_path / "reconciler.yaml").read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY")
+    )
+    assert run("apply", "--env", "dev", str(jobs), "--auto-approve").exit_code == 0
+    (jobs / "report.yaml").write_text(REPORT.replace("name: Daily report", "name: Daily report v2"))
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
+    document = json.loads(plan_file.read_text())
+    document["scope"]["env"] = "prod"
+    plan_file.write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    dev.clear_log()
+    applied = run("apply", str(plan_file))
+    assert applied.exit_code == 4, applied.stdout + applied.stderr
+    assert "was created by environment dev, not prod" in applied.stdout
+    assert dev.writes() == []
+
+
+def test_a_plan_file_cannot_send_the_environments_api_key_to_a_job_field(
+    accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key's variable is not BYTENITE_*, so the reserved-name rule does not cover it: the run leaves it out."""
+    jobs = _project(tmp_path, accounts[0].url, accounts[1].url)
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
+    document = json.loads(plan_file.read_text())
+    (created,) = [job for job in document["jobs"] if job["action"] == "create"]
+    created["declared"]["name"] = "${env:DEV_KEY}"
+    plan_file.write_text(json.dumps(document))
+    monkeypatch.chdir(tmp_path)
+    dev.clear_log()
+    applied = run("apply", str(plan_file))
+    assert applied.exit_code == 1, applied.stdout + applied.stderr
+    assert "DEV_KEY is not set" in applied.stderr
+    assert DEV_KEY not in applied.stdout + applied.stderr
+    assert dev.writes() == []
+    assert accounts[0].jobs() == []

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import environments, errors, projects, variables
+from reconciler import contexts, environments, errors, projects, variables
 
 from .helpers import ROOT
 
@@ -136,7 +136,7 @@ def test_a_project_default_of_the_wrong_type_is_refused() -> None:
 
 
 def test_a_project_file_error_points_at_its_line(tmp_path: Path) -> None:
-    file = tmp_path / projects.FILE_NAME
+    file = tmp_path / contexts.FILE_NAME
     file.write_text(
         "apiVersion: reconciler.bytenite.io/v1\nkind: Project\nvariables:\n  rows: {type: integer}\n"
         "environments:\n  dev:\n    variables: {rowz: 3}\n    apiUrll: x\n"
@@ -164,3 +164,32 @@ def test_the_example_project_validates_against_its_schema() -> None:
     jsonschema.validators.validator_for(schema).check_schema(schema)
     example = YAML(typ="safe").load((ROOT / "examples" / "project" / "reconciler.yaml").read_text())
     jsonschema.validate(example, schema)
+
+
+def test_without_a_project_a_variable_reference_is_an_error_not_text(tmp_path: Path) -> None:
+    from reconciler import validation
+
+    file = tmp_path / "job.yaml"
+    file.write_text(
+        "apiVersion: reconciler.bytenite.io/v1\nkind: Job\nmetadata: {key: 'k', labels: {a: '${var:team}'}}\n"
+        "spec:\n  name: '${var:name}'\n"
+    )
+    with pytest.raises(errors.ManifestErrors) as raised:
+        validation.load([str(file)])
+    shown = sorted(str(problem) for problem in raised.value.problems)
+    assert shown == [
+        f"{file}:3:31: variable 'team' is not declared: no project file (reconciler.yaml) declares variables",
+        f"{file}:5:3: variable 'name' is not declared: no project file (reconciler.yaml) declares variables",
+    ]
+
+
+def test_the_example_project_resolves_in_each_environment() -> None:
+    from reconciler import contexts, validation
+
+    jobs = str(ROOT / "examples" / "project" / "jobs")
+    every = contexts.every([jobs], environ={})
+    found = validation.load_every([jobs], every)
+    assert {env: sorted(entry.manifest.metadata.key or "" for entry in entries) for env, entries in found.items()} == {
+        "dev": ["dev/reports/daily"],
+        "prod": ["prod/reports/daily", "prod/reports/quality-check"],
+    }

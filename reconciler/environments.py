@@ -143,22 +143,27 @@ def _name_problems(data: Mapping[str, Any], context: Context) -> list[Problem]:
     """Every environment a manifest names must be one the project defines."""
     found: list[Problem] = []
     names = context.names
+
+    def unknown(name: Any) -> str:
+        return _unknown(name, names, has_project=context.project is not None)
+
     metadata = data.get("metadata")
     listed = metadata.get("environments") if isinstance(metadata, dict) else None
     if listed is not None and not (isinstance(listed, list) and all(isinstance(name, str) for name in listed)):
         found.append((("metadata", "environments"), "environments must be a list of environment names"))
     elif isinstance(listed, list):
-        found += [(("metadata", "environments", index), _unknown(name, names)) for index, name in enumerate(listed)
-                  if isinstance(name, str) and name not in names]  # fmt: skip
+        found += [(("metadata", "environments", index), unknown(name))
+                  for index, name in enumerate(listed) if name not in names]  # fmt: skip
     overrides = data.get("environments")
     if isinstance(overrides, dict):
-        found += [(("environments", name), _unknown(name, names)) for name in overrides if name not in names]
+        found += [(("environments", name), unknown(name)) for name in overrides if name not in names]
         found += [(("environments", name), "an environment's overrides are a partial spec: a mapping")
                   for name, value in overrides.items() if name in names and not isinstance(value, dict)]  # fmt: skip
     return found
 
 
-def _unknown(name: Any, names: Sequence[str]) -> str:
+def _unknown(name: Any, names: Sequence[str], *, has_project: bool) -> str:
     if not names:
-        return f"environment '{name}' is not defined: no project file (reconciler.yaml) defines environments"
+        where = "the project file defines none" if has_project else "no project file (reconciler.yaml) defines any"
+        return f"environment '{name}' is not defined: {where}"
     return f"environment '{name}' is not defined in the project{variables.did_you_mean(str(name), names)}"

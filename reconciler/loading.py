@@ -185,11 +185,13 @@ PARALLEL_FROM: Final = 256
 
 
 def _load_files(files: Sequence[Path], max_bytes: int) -> list[tuple[list[Document], list[errors.ManifestProblem]]]:
+    import multiprocessing
+
     workers = min(os.cpu_count() or 1, 8)
-    if len(files) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1:
+    forkable = "fork" in multiprocessing.get_all_start_methods()  # not on Windows, nor where a platform lacks it
+    if len(files) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1 or not forkable:
         return [_load_chunk(files, max_bytes)]
     import concurrent.futures
-    import multiprocessing
 
     size = -(-len(files) // workers)
     chunks = [files[start : start + size] for start in range(0, len(files), size)]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler import diffs, errors, markers, plans, redaction
+from reconciler import diffs, errors, manifests, markers, plans, redaction
 from reconciler.rendering.document import FORMAT_VERSION
 
 Segment = str | int
@@ -88,7 +88,7 @@ class ScopeDoc(_Model):
     """What the plan owns: ``--prune`` deletes only drafts created from these roots in this environment."""
 
     roots: list[str] = Field(min_length=1)
-    env: str | None = None
+    env: Annotated[str, Field(pattern=manifests.ENVIRONMENT_PATTERN)] | None = None
     unjudged: list[UnjudgedDoc] = []
 
 

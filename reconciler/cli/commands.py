@@ -103,12 +103,17 @@ GC_THRESHOLDS: Final = (50_000, 10, 10)
 
 def main(argv: Sequence[str] | None = None) -> None:
     """The process's entry point (the ``reconciler`` script, ``python -m reconciler``): it tunes the collector
-    for one run and freezes the heap when the run ends. A program that embeds the tool calls ``cli`` instead."""
+    for one run (not for the emulator, a long-lived server) and freezes the heap when the run ends. A program
+    that embeds the tool calls ``cli`` instead."""
     import gc
+    import sys
 
-    gc.set_threshold(*GC_THRESHOLDS)
+    args = list(argv) if argv is not None else sys.argv[1:]
+    command = next((arg for arg in args if not arg.startswith("-")), "")
+    if command != "emulator":  # a server lives long and frees as it goes: the default suits it
+        gc.set_threshold(*GC_THRESHOLDS)
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="reconciler")
+        cli.main(args=args, prog_name="reconciler")
     finally:
         # The run is over: at exit the collector would walk every object left, only for them to be freed
         # anyway (60-100 ms after a plan of 1,000 jobs). Frozen objects are skipped; they are still freed.

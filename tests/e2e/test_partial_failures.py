@@ -86,6 +86,8 @@ def test_the_run_timeout_ends_a_slow_plan_with_a_clear_error(emulator: Control, 
     assert outcome.exit_code == 1
     assert "the run took longer than --run-timeout 0.5 s" in outcome.stderr
     assert time.monotonic() - started < 30
-    # The abandoned read is still sleeping in the emulator: let it land here, not in the next test's log.
-    while not [r for r in emulator.requests() if r["method"] == "GET"] and time.monotonic() - started < 30:
+    # The abandoned request (the token exchange, sleeping its 1.5 s in the emulator) lands here, not in the
+    # next test's log. It is the only one: the run ended before any read.
+    while not emulator.requests() and time.monotonic() - started < 30:
         time.sleep(0.1)
+    assert [r["method"] for r in emulator.requests()] == ["POST"]

@@ -9,8 +9,16 @@ set -uo pipefail
 reconciler=${RECONCILER:-reconciler}
 read -r -a paths <<< "${INPUT_PATHS:-}"
 read -r -a extra <<< "${INPUT_ARGS:-}"
-[ -n "${INPUT_API_URL:-}" ] && export BYTENITE_API_URL="$INPUT_API_URL"
-[ -n "${INPUT_API_KEY:-}" ] && export BYTENITE_API_KEY="$INPUT_API_KEY"
+# A flag, not BYTENITE_API_URL: a project environment's apiUrl comes before the variable, a flag before both.
+api=()
+[ -n "${INPUT_API_URL:-}" ] && api=(--api-url "$INPUT_API_URL")
+key_variable=${INPUT_API_KEY_VARIABLE:-BYTENITE_API_KEY}
+if ! [[ $key_variable =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+  echo "::error::api-key-variable must be a variable name, not '$key_variable'"
+  exit 1
+fi
+[ -n "${INPUT_API_KEY:-}" ] && export "$key_variable=$INPUT_API_KEY"
+[ -n "${INPUT_ENVIRONMENT:-}" ] && export BYTENITE_ENV="$INPUT_ENVIRONMENT"
 plan_file=${INPUT_PLAN_FILE:-bytenite-plan.json}
 output=${GITHUB_OUTPUT:?GITHUB_OUTPUT is set by the runner}
 
@@ -20,11 +28,11 @@ case "${INPUT_COMMAND:-plan}" in
     code=$?; plan_file=""; failed=$((code != 0)) ;;
   plan)
     rm -f "$plan_file"  # a plan file left from an earlier run must not be commented on as this one's
-    "$reconciler" plan "${paths[@]}" --out "$plan_file" --detailed-exitcode "${extra[@]}"
+    "$reconciler" plan "${paths[@]}" "${api[@]}" --out "$plan_file" --detailed-exitcode "${extra[@]}"
     code=$?; failed=$((code == 1)) ;;  # 2 (changes) and 3 (blocked) are plans to review, not failures
   apply)
     # A plan file is applied as reviewed; manifests are planned and applied at once (no terminal to ask).
-    "$reconciler" apply "${paths[@]}" --auto-approve "${extra[@]}"
+    "$reconciler" apply "${paths[@]}" "${api[@]}" --auto-approve "${extra[@]}"
     code=$?; plan_file=""; failed=$((code != 0)) ;;
   *)
     echo "::error::command must be validate, plan or apply, not '${INPUT_COMMAND}'"

@@ -248,3 +248,26 @@ def test_the_action_fails_on_an_error_and_on_an_unknown_command(emulator: Contro
     assert _step(tmp_path, server.url, command="destroy")["failed"] == "true"
     assert emulator.requests() == []
     assert _step(tmp_path, server.url, command="validate", paths="examples/jobs")["failed"] == "false"
+
+
+def test_the_action_plans_one_project_environment_with_its_own_key_variable(
+    emulator: Control, server: Any, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples" / "project", project)
+    plan_file = str(tmp_path / "plan-prod.json")
+    planned = _step(
+        tmp_path, server.url, command="plan", paths=str(project / "jobs"), plan_file=plan_file, comment="true",
+        environment="prod", api_key_variable="BYTENITE_PROD_API_KEY",
+    )  # fmt: skip
+    assert planned["exitcode"] == "2", planned  # the key reached the tool under prod's apiKeyEnv
+    comment = Path(planned["comment-file"]).read_text()
+    assert comment.startswith("<!-- bytenite-reconciler:plan env=prod -->")
+    applied = _step(tmp_path, server.url, command="apply", paths=plan_file, environment="dev",
+                    api_key_variable="BYTENITE_DEV_API_KEY")  # fmt: skip
+    assert applied["failed"] == "true"  # a plan file made for prod is refused for dev
+    assert emulator.writes() == []
+    env = {**os.environ, "GITHUB_OUTPUT": str(tmp_path / "out"), "INPUT_API_KEY_VARIABLE": "A;B", "INPUT_API_KEY": "k"}
+    bad = subprocess.run(["bash", str(RUN_SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 1  # refused before running anything, and before anything is exported
+    assert "api-key-variable must be a variable name" in bad.stdout

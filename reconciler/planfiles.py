@@ -115,11 +115,12 @@ class PlanDoc(_Model):
 MAX_DEPTH: Final = 64  # as for manifests: deeper nesting is no plan this tool wrote, and recursion must not crash
 
 
-def read(path: str) -> PlanDoc:
-    """The plan file at ``path``, or a :class:`~reconciler.errors.PlanFileError` saying why it is refused.
+def load(path: str) -> PlanDoc:
+    """The document at ``path`` if it is a plan file or a drift report this reconciler can read, else a
+    :class:`~reconciler.errors.PlanFileError` in one line.
 
     ``format_version`` must be the integer this reconciler writes (``true`` equals 1 in Python, and is
-    refused), and ``api_url`` must be present: a plan without it could be applied against any API.
+    refused). ``show`` renders what this returns; :func:`read` adds what applying needs on top.
     """
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -133,24 +134,46 @@ def read(path: str) -> PlanDoc:
     if _too_deep(raw):
         raise errors.PlanFileError(f"{path}: nested more than {MAX_DEPTH} levels deep: refused")
     try:
-        document = PlanDoc.model_validate(raw)
+        return PlanDoc.model_validate(raw)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise errors.PlanFileError(f"{path}: not a valid plan file: {where}: {first['msg']}") from None
+
+
+def read(path: str) -> PlanDoc:
+    """The plan file at ``path``, ready to apply, or a :class:`~reconciler.errors.PlanFileError` saying why not.
+
+    Beyond :func:`load`: a drift report is refused, ``api_url`` must be present (a plan without it could be
+    applied against any API), and the file must be consistent with itself.
+    """
+    document = load(path)
     if document.kind != "plan":
         raise errors.PlanFileError(
             f"{path}: a drift report (plan --drift) cannot be applied; save a plan without --drift"
         )
     if not document.api_url:
         raise errors.PlanFileError(f"{path}: the plan file does not say which API it was made against (api_url)")
+    check(document, path)
+    return document
+
+
+def check(document: PlanDoc, path: str) -> None:
+    """Refuse, whole, a plan whose calls, targets or counts disagree with each other: no plan this tool wrote."""
     from reconciler import planchecks
 
     inconsistent = planchecks.problems(document)
     if inconsistent:
         shown = "; ".join(inconsistent[:3]) + (f"; and {len(inconsistent) - 3} more" if len(inconsistent) > 3 else "")
         raise errors.PlanFileError(f"{path}: not a plan this tool wrote, refused whole: {shown}")
-    return document
+
+
+META_FIELDS: Final = ("api_url", "jobs_prefix", "created_at")
+
+
+def meta(document: PlanDoc) -> dict[str, Any]:
+    """Where and when the plan was made, as the file has it (keys it lacks stay absent, so JSON reads back)."""
+    return {name: getattr(document, name) for name in META_FIELDS if name in document.model_fields_set}
 
 
 def _too_deep(value: Any) -> bool:

@@ -1,7 +1,7 @@
 """The command line (``reconciler``): the only package that prints or exits.
 
-``app`` holds the group and its error handling, ``options`` the shared flags, ``planning``, ``applying``
-and ``importing`` the commands of each family, ``commands`` the small ones and the entry point,
+``app`` holds the group and its error handling, ``options`` the shared flags, ``planning``, ``showing``,
+``applying`` and ``importing`` the commands of each family, ``commands`` the small ones and the entry point,
 ``output`` what they show and ``running`` how their coroutines run.
 """
 

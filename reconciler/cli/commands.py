@@ -1,5 +1,6 @@
 """The small commands (``validate``, ``fmt``, ``schema``) and the entry point; the others live one family a
-module along the data flow: ``planning`` (plan), ``applying`` (apply, plan files), ``importing`` (import).
+module along the data flow: ``planning`` (plan), ``showing`` (show), ``applying`` (apply, plan files),
+``importing`` (import).
 
 The only modules that print or exit are this package's. Nothing heavy is imported at module level:
 ``--help`` must not pay for httpx, pydantic or deepdiff, so every command imports its work when it runs.
@@ -17,6 +18,7 @@ from reconciler.cli import (  # noqa: F401  (registering their commands on the g
     importing,
     planning,
     resolving,
+    showing,
 )
 from reconciler.cli.app import EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
 from reconciler.cli.options import context_from, max_bytes_option, project_options

@@ -103,6 +103,7 @@ def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: boo
 
 def github_link() -> Callable[[str, int | None], str | None]:
     """Links to the manifest lines at the commit under review, when CI says which commit that is."""
+    import urllib.parse
     from pathlib import Path
 
     server, repository, sha = (
@@ -117,7 +118,9 @@ def github_link() -> Callable[[str, int | None], str | None]:
             relative = Path(file).resolve().relative_to(root).as_posix()
         except ValueError:
             return None
-        return f"{server}/{repository}/blob/{sha}/{relative}" + (f"#L{line}" if line else "")
+        # Percent-encoded: a space or a `#` in a folder name would otherwise end the path part of the URL.
+        path = urllib.parse.quote(relative)
+        return f"{server}/{repository}/blob/{sha}/{path}" + (f"#L{line}" if line else "")
 
     return link
 

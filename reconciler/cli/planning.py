@@ -50,7 +50,7 @@ def plan(
         _refuse_writing_flags(options)
     prepared, config, selection = prepare(paths, options)
     with progress_bar("Reading", len(prepared.entries)) as progress:
-        located = output == "markdown"
+        located = output == "markdown" or out is not None  # a saved plan keeps its lines, for `show`
         work = runs.plan(
             prepared, config, options=lifecycle, partial=selection.partial, locate=located, progress=progress
         )

@@ -2,11 +2,19 @@
 
 The comment starts with a fixed marker line so CI can find and update its own comment in place, and stays under
 GitHub's 65,536-character limit: when the plan is longer, whole job blocks are left out and a note says how
-many, rather than cutting one in half.
+many, rather than cutting one in half. GitHub counts the characters of the Markdown it is sent, so that is what
+is measured.
+
+Names, keys and values come from manifests and from the server, so none may change the comment's structure:
+values sit in code spans fenced longer than any backtick run they hold, pipes are escaped in table cells, text
+inside HTML is escaped for HTML, and link destinations are percent-encoded. ``tests/test_markdown_plans.py``
+renders comments as GitHub does (cmark-gfm and its extensions) to hold this.
 """
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Callable
 from typing import Final, TextIO
 
@@ -48,9 +56,9 @@ def no_link(file: str, line: int | None) -> str | None:
 
 
 def _where(file: str, line: int | None, link: Link) -> str:
-    label = f"{file}:{line}" if line else file
+    label = _code(f"{file}:{line}" if line else file, cell=False)
     url = link(file, line)
-    return f"[{label}]({url})" if url else f"`{label}`"
+    return f"[{label}]({_destination(url)})" if url else label
 
 
 def marker(*, drift: bool = False, env: str | None = None) -> str:
@@ -91,22 +99,15 @@ def _head(plan: plans.Plan, *, partial: bool, drift: bool) -> str:
     title = "ByteNite drift report" if drift else "ByteNite plan"
     env = plan.scope.env
     title += f" for environment `{env}`" if env else ""
-    summary = " · ".join(text.counted(plan, drift=drift))
+    # The counts are the heading: the one line a reviewer reads when the comment is folded in a long thread.
+    lines = [marker(drift=drift, env=env), f"### {title}: {' · '.join(text.counted(plan, drift=drift))}", ""]
     if plan.destructive:
         items = f"{plan.destructive} destructive item{'s' if plan.destructive != 1 else ''}"
-        summary += f"\n\n> ⚠️ **{items}** (prune, abort, replace)."
-    lines = [
-        marker(drift=drift, env=env),
-        f"### {title}",
-        "",
-        summary,
-        "",
-        f"<sub>{text.requests(plan.requests)}</sub>",
-        "",
-    ]
+        lines += [f"> ⚠️ **{items}** (prune, abort, replace).", ""]
+    lines += [f"> {note}\n" for note in text.unjudged(plan, code=lambda value: _code(value, cell=False))]
     if partial:
-        lines[4:4] = ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
-    lines[4:4] = [f"> {note}\n" for note in text.unjudged(plan, code=_code)]
+        lines += ["> **Partial plan:** only the selected manifests (`--target`/`--exclude`/`--selector`).", ""]
+    lines += [f"<sub>{text.requests(plan.requests)}</sub>", ""]
     if not any(job.action is not plans.Action.UNCHANGED for job in plan.jobs):
         lines.append("No changes. The jobs match their manifests.\n")
     return "\n".join(lines) + "\n"
@@ -146,15 +147,17 @@ def _job(job: plans.JobPlan, link: Link, cell: int | None) -> str:
 
 
 def _call(call: plans.Call) -> str:
-    target = f" (job {_code(call.target)})" if call.path == "/jobs" else ""
-    return _code(f"{call.method} {call.path}") + target + (" **[destructive]**" if call.destructive else "")
+    target = f" (job {_code(call.target, cell=False)})" if call.path == "/jobs" else ""
+    call_code = _code(f"{call.method} {call.path}", cell=False)
+    return call_code + target + (" **[destructive]**" if call.destructive else "")
 
 
 def _row(change: diffs.Change, job: plans.JobPlan, file: str, link: Link, cell: int | None) -> str:
     sign, _ = values.change_line(change)
     line = job.lines.get(change.dotted)
     url = link(file, line)
-    field = f"[{_code(change.dotted)}]({url})" if url else _code(change.dotted) + (f" (line {line})" if line else "")
+    shown = _code(change.dotted)
+    field = f"[{shown}]({_destination(url)})" if url else shown + (f" (line {line})" if line else "")
     before, after = values.pair(change.before, change.after, limit=cell)
     before = "" if change.before is diffs.ABSENT else _code(before)
     after = "" if change.after is diffs.ABSENT else _code(after)
@@ -166,9 +169,29 @@ def _line(source: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def _code(value: str) -> str:
-    """Inline code in a table cell; server text is made printable first (no escapes, controls or bidi)."""
-    return "`" + printable(value).replace("`", "'").replace("|", "\\|") + "`"
+def _code(value: str, *, cell: bool = True) -> str:
+    """``value`` as inline code, exactly: server text is made printable first (no escapes, controls or bidi).
+
+    The fence is one backtick longer than the longest run inside, and a value that starts or ends with a
+    backtick (or with a space at both ends) is padded with one space, which CommonMark strips: replacing
+    backticks instead showed ``"``"`` and ``"''"`` alike. In a table ``cell`` a pipe would end the cell even
+    inside code, so it is escaped; GFM removes that backslash again.
+    """
+    text = printable(value)
+    if cell:
+        text = text.replace("|", "\\|")
+    fence = "`" * (max(map(len, _BACKTICK_RUNS.findall(text)), default=0) + 1)
+    padded = text[:1] == "`" or text[-1:] == "`" or (text[:1] == text[-1:] == " " and text.strip() != "")
+    return f"{fence} {text} {fence}" if padded else f"{fence}{text}{fence}"
+
+
+_BACKTICK_RUNS: Final = re.compile("`+")
+
+
+def _destination(url: str) -> str:
+    """A link destination that no character of a path can end early or split a table cell with: spaces,
+    brackets, pipes, backticks and the rest are percent-encoded (what is already encoded stays as it is)."""
+    return urllib.parse.quote(printable(url), safe=":/?#@!$&'*+,;=%~")
 
 
 def _escape(value: str) -> str:

@@ -15,7 +15,8 @@ from ruamel.yaml import YAML
 from reconciler import cli
 from tests.e2e.conftest import ROOT
 
-RECIPES = [ROOT / "examples/ci/github-actions.yml", ROOT / "examples/ci/gitlab-ci.yml", ROOT / ".pre-commit-hooks.yaml"]
+GITHUB_RECIPE = ROOT / "examples/ci/github-actions.yml"
+RECIPES = [ROOT / "examples/ci/gitlab-ci.yml", ROOT / ".pre-commit-hooks.yaml"]
 
 
 def _command_lines(path: Path) -> list[list[str]]:
@@ -52,10 +53,24 @@ def test_the_readme_demo_plans_applies_and_converges() -> None:
     assert "DEMO-ROTATED-ACCESS-KEY" not in outcome.stdout + outcome.stderr
 
 
-@pytest.mark.parametrize("recipe", RECIPES[:2], ids=lambda path: path.name)
-def test_ci_recipes_install_from_the_repository_not_an_unpublished_name(recipe: Path) -> None:
+def test_the_github_recipe_uses_the_action_with_real_commands_and_flags() -> None:
+    """The GitHub recipe runs the tool through ``action.yml``: each use names a command the action knows, and its
+    ``args`` are flags of that command (``tests/e2e/test_action.py`` lints the inputs themselves)."""
+    recipe = YAML(typ="safe").load(GITHUB_RECIPE.read_text())
+    uses = [step for job in recipe["jobs"].values() for step in job["steps"] if step.get("uses") == "OWNER/REPO@REF"]
+    assert len(uses) >= 3
+    for step in uses:
+        inputs = step.get("with", {})
+        command = cli.cli.get_command(click.Context(cli.cli), inputs.get("command", "plan"))
+        assert command is not None
+        assert command.name in {"validate", "plan", "apply"}
+        command.make_context(command.name, [*shlex.split(inputs.get("args", "")), "jobs/"], resilient_parsing=False)
+    assert "pip install" not in GITHUB_RECIPE.read_text()  # the action installs the tool from its own checkout
+
+
+def test_the_gitlab_recipe_installs_from_the_repository_not_an_unpublished_name() -> None:
     """``bytenite-reconciler`` is not on PyPI: a recipe that pip-installs that name fails on its first line."""
-    text = recipe.read_text()
+    text = RECIPES[0].read_text()
     installs = re.findall(r"pip install (\S+)", text)
     assert installs
     assert all(target == '"$RECONCILER_SOURCE"' for target in installs), installs

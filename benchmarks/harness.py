@@ -120,6 +120,13 @@ class Emulator:
         result: dict[str, Any] = self.call("GET", "/_emulator/counters")
         return result
 
+    def requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.call("GET", "/_emulator/requests")["requests"]
+        return result
+
+    def set_faults(self, **settings: Any) -> None:
+        self.call("PUT", "/_emulator/faults", settings)
+
     def set_latency(self, latency_ms: int) -> None:
         self.call("PUT", "/_emulator/faults", {"latencyMs": latency_ms})
         self.latency_ms = latency_ms

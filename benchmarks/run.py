@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py             # full run (a few minutes)
     .venv/bin/python benchmarks/run.py --quick     # fewer repetitions
     .venv/bin/python benchmarks/run.py --markdown  # the table as Markdown, for the README
+    .venv/bin/python benchmarks/run.py --soak      # only the fault soak: 2,000 jobs through 5xx, 429 and drops
 
 The emulator runs as its own process (its CPU never shares the measured process's GIL); every command is
 the installed ``reconciler`` script in a subprocess, timed end to end (process start included). Progress goes
@@ -13,6 +14,7 @@ exit status is 0 whether or not the targets are met: this reports, it does not g
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
 import json
 import math
@@ -39,6 +41,9 @@ PAGE = 100
 DEFAULT_CONCURRENCY = 16
 HIGH_CONCURRENCY = 64
 FLOOR_RATIO = 1.3
+SOAK_JOBS = 2_000
+SOAK_FAULTS = {"faultRate": 0.2, "throttleRate": 0.1, "retryAfter": 1, "dropRate": 0.05, "seed": 16}
+SOAK_ATTEMPTS = 20  # 35% of attempts fail: 8 attempts would leave a call of 1,400 failing now and then
 
 
 @dataclass(frozen=True)
@@ -354,6 +359,48 @@ class Bench:
             )
         )
 
+    # 7. Fault soak (--soak) ---------------------------------------------------------------------------
+    #
+    # The same apply twice at concurrency 64, fault-free and then through 20% 5xx, 10% 429 (Retry-After 1 s)
+    # and 5% dropped connections. Faults are drawn before a request is applied, so every write the log shows
+    # answered 200 without a fault is one the server applied: each (job, section) must have exactly one.
+
+    def soak(self) -> None:
+        fleet = self.fleet(SOAK_JOBS)
+        self.emulator.set_latency(0)
+        log(f"soak: apply {SOAK_JOBS:,} jobs at c={HIGH_CONCURRENCY}, fault-free")
+        clean, _ = self.soak_apply(fleet)
+        log(f"soak: the same apply through {SOAK_FAULTS}")
+        faulty, report = self.soak_apply(fleet, **SOAK_FAULTS)
+        entries = self.emulator.requests()
+        self.emulator.set_faults(faultRate=0, throttleRate=0, dropRate=0)
+        log("soak: plan, fault-free (is the account what the manifests say?)")
+        check = harness.run_measured(["plan", str(fleet.folder), "--detailed-exitcode"], self.env, self.scratch)
+        successful = collections.Counter(
+            e["path"] for e in entries if e["method"] == "PATCH" and e["status"] == 200 and e["fault"] is None
+        )
+        exactly_once = len(successful) == fleet.changed_sections and set(successful.values()) == {1}
+        faults = collections.Counter(e["fault"] for e in entries if e["fault"])
+        self.rows += [
+            Row("soak: final state equal to desired (fault-free plan exits 0)", "yes" if check.code == 0 else "no",
+                "yes", check.code == 0),
+            Row(f"soak: successful writes per (job, section), {fleet.changed_sections} sections",
+                _spread(successful), "exactly 1 each", exactly_once),
+            Row("soak: apply exit code", str(faulty.code), "0", faulty.code == 0),
+            Row("soak: retries (the tool's report) / faulted requests (the emulator's log)",
+                f"{report['requests']['retries']} / {sum(faults.values())} ({_faults(faults)})", "(all retried)", None),
+            Row(f"soak: wall time through faults vs fault-free ({clean.wall:.2f} s)",
+                f"{faulty.wall:.2f} s ({faulty.wall / clean.wall:.2f}×)", "(Retry-After 1 s honoured)", None),
+        ]  # fmt: skip
+
+    def soak_apply(self, fleet: harness.Fleet, **faults: float) -> tuple[harness.Run, dict]:
+        self.reseed(fleet)
+        self.emulator.set_faults(**{"faultRate": 0, "throttleRate": 0, "dropRate": 0, **faults})
+        args = ["apply", str(fleet.folder), "--auto-approve", "--format", "json", "--concurrency",
+                str(HIGH_CONCURRENCY), "--retry-attempts", str(SOAK_ATTEMPTS)]  # fmt: skip
+        run = harness.run_measured(args, self.env, self.scratch)
+        return run, json.loads(run.stdout)
+
     # 4. Cold start ------------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
@@ -378,6 +425,16 @@ class Bench:
         self.rows.append(
             Row(f"reconciler validate one file (median of {count})", f"{wall:.3f} s", "≤ 0.3 s", wall <= 0.3)
         )
+
+
+def _spread(counts: collections.Counter[str]) -> str:
+    """How many (job, section) pairs were written successfully once, twice, ... ("1,400 × 1")."""
+    spread = collections.Counter(counts.values())
+    return ", ".join(f"{pairs:,} × {times}" for times, pairs in sorted(spread.items())) or "none"
+
+
+def _faults(faults: collections.Counter[str | None]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(faults.items(), key=lambda kv: str(kv[0])))
 
 
 def _in_sync(fleet: harness.Fleet) -> list[dict]:
@@ -416,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one repetition of each run instead of three")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--soak", action="store_true", help=f"only the fault soak ({SOAK_JOBS:,} jobs, c=64)")
     parser.add_argument(
         "--profile", action="store_true", help="only the stage profile of a plan of 10,000 realistic jobs"
     )
@@ -432,10 +490,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(bench.profile())
                 return 0
             bench.warm_up()
-            bench.cold_start()
-            bench.plans()
-            bench.latency()
-            bench.realistic()
+            if options.soak:
+                bench.soak()
+            else:
+                bench.cold_start()
+                bench.plans()
+                bench.latency()
+                bench.realistic()
     log(f"done in {time.perf_counter() - started:.0f} s")
     print(render(bench.rows, options.markdown))
     return 0

@@ -121,13 +121,17 @@ def _failed(call: plans.Call, error: errors.ApiError | errors.EndpointError) -> 
 
 async def _launched(api: client.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:
     """A launch refused because the job "is started": a retry whose first answer was lost meets exactly that.
-    What happened is read back rather than guessed: a job that is no longer a draft was launched."""
+    What happened is read back rather than guessed: a job that is no longer a draft was launched, by this run
+    when an earlier attempt may have been applied. A launch refused at its first attempt was someone else's (a
+    concurrent apply, the console): the job is launched, but the report must not claim it, so it is stale."""
     try:
         state = str((await api.get_job(call.target)).get("state") or states.DRAFT)
     except (errors.ApiError, errors.EndpointError) as error:
         return _result(call, reports.Outcome.FAILED, f"{refused}; reading the job back failed too: {error}")
     if state == states.DRAFT:
         return _result(call, reports.Outcome.FAILED, str(refused))
+    if refused.attempts == 1:
+        return _result(call, reports.Outcome.STALE, f"not launched by this apply: the job was already {state}")
     return _result(call, reports.Outcome.DONE, f"read back: the job is {state}")
 
 

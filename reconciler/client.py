@@ -266,6 +266,9 @@ class Client:
             if retries.refused:
                 raise retries.stopped(method, path) from None
             raise
+        except errors.ApiError as error:
+            error.attempts = retries.hook.retries + 1
+            raise
         finally:
             retries.pause.awake()
             self.counters.retries += retries.hook.retries

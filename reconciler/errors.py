@@ -87,7 +87,14 @@ class PlanFileError(ReconcilerError):
 
 
 class ApiError(ReconcilerError):
-    """The API refused a request or could not be reached; ``message`` is already scrubbed."""
+    """The API refused a request or could not be reached; ``message`` is already scrubbed.
+
+    ``attempts`` is how many times the request was sent before this answer. One means the refusal answers this
+    request alone; more means an earlier attempt, whose answer was lost, may have been applied and be what the
+    server now refuses (a launch that meets "is started").
+    """
+
+    attempts: int = 1
 
     def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
         self.status = status

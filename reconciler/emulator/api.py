@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reconciler.emulator import observing, wire
 from reconciler.emulator import store as jobs_store
-from reconciler.emulator import wire
 from reconciler.emulator.tokens import Tokens
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -104,6 +104,13 @@ class CustomerApi:
         if not self.tokens.valid(token):
             raise Unauthenticated("unknown or expired access token")
 
+    def _witness(self, request: Request, job_id: str | None, body: Any) -> None:
+        # Taken after the body was read and before the store applies it, with no await between: on the one
+        # event loop, the job seen here is the job the write meets (the stepper thread aside, under
+        # --step-seconds 0 there is none).
+        before = None if job_id is None else self.store.find(job_id)
+        observing.witness(request.scope, job_id, before, body)
+
     async def access_token(self, request: Request) -> Response:
         """Exchange an API key for a token; ``expiresIn`` is an int64, hence a string."""
         body = wire.require_object(await _body(request), "body")
@@ -117,7 +124,9 @@ class CustomerApi:
         """``GET /jobs`` (one page) and ``POST /jobs`` (create, or upsert a draft)."""
         self._authorise(request)
         if request.method == "POST":
-            create = wire.parse_create(await _body(request))
+            raw = await _body(request)
+            create = wire.parse_create(raw)
+            self._witness(request, create.job_id or None, raw)
             return JSONResponse(wire.job_response(self.store.create(create)))
         page = self.store.page(_query_int(request, "pagination.limit"), _query_int(request, "pagination.offset"))
         pagination = {
@@ -133,6 +142,7 @@ class CustomerApi:
         self._authorise(request)
         job_id = request.path_params["jobId"]
         if request.method == "DELETE":
+            self._witness(request, job_id, None)
             self.store.delete(job_id)
             return _generic(f"job {job_id} deleted")
         return JSONResponse(wire.job_response(self.store.get(job_id)))
@@ -140,33 +150,43 @@ class CustomerApi:
     async def set_name(self, request: Request) -> Response:
         """``PATCH /jobname``: the body is a bare JSON string."""
         self._authorise(request)
-        name = wire.parse_name(await _body(request))
+        raw = await _body(request)
+        name = wire.parse_name(raw)
+        self._witness(request, request.path_params["jobId"], raw)
         return JSONResponse(wire.job_response(self.store.set_name(request.path_params["jobId"], name)))
 
     async def set_data_sources(self, request: Request) -> Response:
         """``PATCH /datasource``: replaces both data source and destination."""
         self._authorise(request)
-        sections = wire.parse_data_sources(await _body(request))
+        raw = await _body(request)
+        sections = wire.parse_data_sources(raw)
+        self._witness(request, request.path_params["jobId"], raw)
         job = self.store.set_data_sources(request.path_params["jobId"], sections)
         return JSONResponse(wire.job_response(job))
 
     async def set_params(self, request: Request) -> Response:
         """``PATCH /params``: replaces partitioner, assembler and app."""
         self._authorise(request)
-        params = wire.parse_params(await _body(request), "body")
+        raw = await _body(request)
+        params = wire.parse_params(raw, "body")
+        self._witness(request, request.path_params["jobId"], raw)
         return JSONResponse(wire.job_response(self.store.set_params(request.path_params["jobId"], params)))
 
     async def set_config(self, request: Request) -> Response:
         """``PATCH /configs``: replaces all three config fields."""
         self._authorise(request)
-        config = wire.parse_config(await _body(request), "body")
+        raw = await _body(request)
+        config = wire.parse_config(raw, "body")
+        self._witness(request, request.path_params["jobId"], raw)
         return JSONResponse(wire.job_response(self.store.set_config(request.path_params["jobId"], config)))
 
     async def run(self, request: Request) -> Response:
         """``POST /run``: a JSON object body is required (an empty body is 400 code 3, per the spec)."""
         self._authorise(request)
-        config = wire.parse_run(await _body(request))
+        raw = await _body(request)
+        config = wire.parse_run(raw)
         job_id = request.path_params["jobId"]
+        self._witness(request, job_id, raw)
         self.store.run(job_id, config)
         return _generic(f"job {job_id} started")
 
@@ -174,6 +194,7 @@ class CustomerApi:
         """``POST /abort``: deletes a draft, fails a running job."""
         self._authorise(request)
         job_id = request.path_params["jobId"]
+        self._witness(request, job_id, None)
         outcome = self.store.abort(job_id)
         return _generic(f"job {job_id} {outcome}")
 

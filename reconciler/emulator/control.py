@@ -11,6 +11,8 @@
     POST /_emulator/jobs/{jobId}/advance  body optional {"state": "JOB_STATE_X"} -> jobsJobResponse
     GET  /_emulator/faults              the fault settings (see ``faults.FaultSettings.to_json``)
     PUT  /_emulator/faults              body: some of those keys -> the merged settings; ``seed`` restarts draws
+    GET  /_emulator/log                 {"witness": bool}
+    PUT  /_emulator/log                 body {"witness": bool} -> the same: write witnesses on or off
     POST /_emulator/tokens/expire       -> {"expired": N}
     PUT  /_emulator/uploads/{jobId}     where a ``file`` data source's tempUrl points; accepts and discards
 
@@ -66,6 +68,7 @@ class Control:
             Route("/jobs", self._guarded(self.seed), methods=["POST"]),
             Route("/jobs/{jobId}/advance", self._guarded(self.advance), methods=["POST"]),
             Route("/faults", self._guarded(self.fault_settings), methods=["GET", "PUT"]),
+            Route("/log", self._guarded(self.log_settings), methods=["GET", "PUT"]),
             Route("/tokens/expire", self.expire_tokens, methods=["POST"]),
             Route("/uploads/{jobId}", self.upload, methods=["PUT"]),
         ]
@@ -121,6 +124,12 @@ class Control:
         if request.method == "PUT":
             self.faults.update(wire.require_object(wire.parse_json(await request.body()), "body"))
         return JSONResponse(self.faults.settings.to_json())
+
+    async def log_settings(self, request: Request) -> Response:
+        """Read or set whether writes carry witnesses (see ``observing``); reset leaves this alone."""
+        if request.method == "PUT":
+            self.log.witness = _flag(await _optional_object(request), "witness", self.log.witness)
+        return JSONResponse({"witness": self.log.witness})
 
     async def expire_tokens(self, request: Request) -> Response:
         """Expire every token now."""

@@ -46,6 +46,9 @@ class Gateway:
         route = observing.route_of(scope["path"])
         draw = self.faults.draw(is_read=method == "GET", is_write=observing.is_write(method, route))
         status: list[int | None] = [None]
+        note: dict[str, Any] | None = {} if self.log.witness and observing.is_write(method, route) else None
+        if note is not None:
+            scope = {**scope, observing.WITNESS_KEY: note}
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -57,18 +60,18 @@ class Gateway:
                 await asyncio.sleep(draw.delay_seconds)
             await self._answer(draw.fault, draw.retry_after, scope, receive, recording_send)
         finally:
-            self.log.record(
-                {
-                    "method": method,
-                    "path": scope["path"],
-                    "query": scope["query_string"].decode("latin-1"),
-                    "route": route,
-                    "status": None if draw.fault in (Fault.DROP, Fault.DROP_AFTER_WRITE) else status[0],
-                    "latencyMs": round((time.perf_counter() - started) * 1000.0, 3),
-                    "fault": None if draw.fault is None else draw.fault.value,
-                },
-                route=route,
-            )
+            entry: dict[str, Any] = {
+                "method": method,
+                "path": scope["path"],
+                "query": scope["query_string"].decode("latin-1"),
+                "route": route,
+                "status": None if draw.fault in (Fault.DROP, Fault.DROP_AFTER_WRITE) else status[0],
+                "latencyMs": round((time.perf_counter() - started) * 1000.0, 3),
+                "fault": None if draw.fault is None else draw.fault.value,
+            }
+            if note is not None:
+                entry["witness"] = note or None  # None: the write never reached a handler (a fault, a bad body)
+            self.log.record(entry, route=route)
 
     async def _answer(self, fault: Fault | None, retry_after: int, scope: Scope, receive: Receive, send: Send) -> None:
         if fault is None:

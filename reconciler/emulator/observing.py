@@ -2,6 +2,11 @@
 
 Only API routes are recorded, never ``/_emulator/`` ones, so a test's own probing does not count. The log
 keeps the latest 200,000 requests (the counters are exact regardless), which bounds memory in a soak.
+
+Witnesses (off by default, ``PUT /_emulator/log {"witness": true}``): each write the API handled also records
+the job as it stood the moment the write was applied (or refused) and the body as sent. A model-based test
+judges the client from these, not from the client's own report: was the job a draft when written, was the body
+a whole section. Bodies can hold credentials, which is why the log keeps them only when asked.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, deque
+from collections.abc import MutableMapping
 from typing import Any
 
 LOG_LIMIT = 200_000
@@ -33,6 +39,16 @@ def route_of(path: str) -> str:
     return "(unmatched)"
 
 
+WITNESS_KEY = "emulator.witness"  # where a handler leaves its witness in the ASGI scope for the gateway
+
+
+def witness(scope: MutableMapping[str, Any], job_id: str | None, before: dict[str, Any] | None, body: Any) -> None:
+    """Note, for the log, the job a write found (``None``: no such job) and the body it brought."""
+    note = scope.get(WITNESS_KEY)
+    if note is not None:
+        note.update({"jobId": job_id, "before": before, "body": body})
+
+
 def is_write(method: str, route: str) -> bool:
     """Writes are POST, PATCH and DELETE on customer routes; the token exchange is not one."""
     return method in ("POST", "PATCH", "DELETE") and route.startswith("/jobs")
@@ -48,6 +64,7 @@ class RequestLog:
         self._by_status: Counter[str] = Counter()
         self._reads = 0
         self._writes = 0
+        self.witness = False
 
     def record(self, entry: dict[str, Any], *, route: str) -> None:
         """Add one finished (or dropped) request. ``entry`` is the shape ``/_emulator/requests`` lists."""

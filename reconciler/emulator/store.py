@@ -100,6 +100,10 @@ class Store:
             raise NotFound(f"job {job_id!r} not found")
         return job
 
+    def find(self, job_id: str) -> JsonObject | None:
+        """The job, or ``None`` when there is no such job."""
+        return self._jobs.get(job_id)
+
     def page(self, limit: int, offset: int) -> Page:
         """Jobs in creation order. A limit of 0 or less means the default; larger than 100 is clamped."""
         limit = DEFAULT_LIMIT if limit <= 0 else min(limit, MAX_LIMIT)

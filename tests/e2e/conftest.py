@@ -104,6 +104,17 @@ def emulator(server: EmulatorServer) -> Iterator[Control]:
         yield control
 
 
+@pytest.fixture
+def witnessing(emulator: Control) -> Iterator[Control]:
+    """The session emulator with write witnesses on for one test (off again after it, faults restored)."""
+    emulator.http.put("/_emulator/log", json={"witness": True}).raise_for_status()
+    try:
+        yield emulator
+    finally:
+        emulator.http.put("/_emulator/log", json={"witness": False}).raise_for_status()
+        emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+
+
 @dataclass
 class Outcome:
     exit_code: int

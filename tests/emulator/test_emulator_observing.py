@@ -70,3 +70,30 @@ def test_the_computing_root_serves_the_same_jobs(emu: EmulatorServer, api: httpx
     job = create(api)
     other = httpx.get(f"{emu.url}/computing/jobs/{job['id']}", headers={"Authorization": token})
     assert other.json()["job"] == job
+
+
+def test_witnesses_record_the_job_each_write_met_and_its_body_only_when_asked(
+    emu: EmulatorServer, api: httpx.Client, control: httpx.Client
+) -> None:
+    job = create(api)
+    assert "witness" not in control.get("/requests").json()["requests"][0]
+    assert control.put("/log", json={"witness": True}).json() == {"witness": True}
+    try:
+        api.patch(f"/jobs/{job['id']}/params", json={"app": {"a": 1}})
+        control.post(f"/jobs/{job['id']}/advance")
+        api.patch(f"/jobs/{job['id']}/jobname", json="late")
+        control.put("/faults", json={"faultRate": 1.0})
+        api.post(f"/jobs/{job['id']}/run", json={})
+        control.put("/faults", json={"faultRate": 0.0})
+        api.get(f"/jobs/{job['id']}")
+        entries = control.get("/requests").json()["requests"][1:]
+    finally:
+        control.put("/log", json={"witness": False})
+    patched, refused, faulted, read = entries
+    assert patched["witness"]["before"]["state"] == "JOB_STATE_NEW"
+    assert patched["witness"]["before"]["params"] is None  # as it stood, not as it became
+    assert patched["witness"]["body"] == {"app": {"a": 1}}
+    assert (refused["status"], refused["witness"]["before"]["state"]) == (400, "JOB_STATE_STARTED")
+    assert refused["witness"]["body"] == "late"
+    assert faulted["witness"] is None  # a 503 drawn before the handler: nothing was applied
+    assert "witness" not in read

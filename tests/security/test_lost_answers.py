@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+import time
 from pathlib import Path
+
+import httpx
 
 from tests.security.helpers import Control, Runner
 
@@ -44,6 +48,34 @@ def test_a_launch_whose_answer_was_lost_is_reported_launched(control: Control, i
     runs = [r for r in control.requests() if r["path"].endswith("/lost-run/run")]
     assert len(runs) == 2  # the write, its answer lost, and the retry that met "is started"
     assert control.job("lost-run")["state"] != "JOB_STATE_NEW"
+
+
+def test_a_launch_refused_at_its_first_attempt_is_not_claimed(control: Control, invoke: Runner, tmp_path: Path) -> None:
+    """Someone else launches the job between this apply's PATCH and its launch (found by the model test of issue
+    16: two applies at once both reported the one launch as theirs). The job is launched, but not by this run."""
+    control.seed([{"id": "raced-run", "templateId": "t", "name": "Old"}])
+    jobs = _manifest(tmp_path / "jobs", "raced-run", "New", run=True)
+    control.faults(latencyMs=300)  # the launch waits 300 ms before it is handled: the window the console uses
+
+    def console() -> None:
+        with httpx.Client(base_url=control.http.base_url, timeout=30) as http:
+            deadline = time.monotonic() + 20
+            while not any(r["method"] == "PATCH" for r in http.get("/_emulator/requests").json()["requests"]):
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            http.post("/_emulator/jobs/raced-run/advance").raise_for_status()
+
+    racer = threading.Thread(target=console)
+    racer.start()
+    outcome = invoke("apply", str(jobs), "--auto-approve", "--format", "json")
+    racer.join()
+    assert outcome.exit_code == 4, outcome.describe()
+    patched, launched = json.loads(outcome.stdout)["results"]
+    assert (patched["section"], patched["outcome"]) == ("jobname", "done")
+    assert (launched["section"], launched["outcome"]) == ("run", "stale")
+    assert launched["detail"] == "not launched by this apply: the job was already JOB_STATE_STARTED"
+    runs = [r for r in control.requests() if r["path"].endswith("/raced-run/run")]
+    assert [r["status"] for r in runs] == [400]  # one attempt, refused: nothing of this run's was applied
 
 
 def test_a_prune_whose_answer_was_lost_is_reported_deleted(control: Control, invoke: Runner, tmp_path: Path) -> None:

@@ -159,6 +159,14 @@ def _project(tmp_path: Path, dev_url: str, prod_url: str, *, dev_extra: str = ""
     return tmp_path / "jobs"
 
 
+def _shared_project(tmp_path: Path, account: Account, *, dev_extra: str = "", prod_extra: str = "") -> Path:
+    """Both environments in one account, under one key."""
+    jobs = _project(tmp_path, account.url, account.url, dev_extra=dev_extra, prod_extra=prod_extra)
+    project = tmp_path / "reconciler.yaml"
+    project.write_text(project.read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY"))
+    return jobs
+
+
 def _apps(account: Account) -> dict[str, Any]:
     return {job["name"]: job["params"]["app"] for job in account.jobs()}
 
@@ -256,11 +264,8 @@ def test_render_of_prod_applied_without_the_project_plans_no_change(
 def test_one_shared_account_keeps_each_environments_jobs_apart(
     accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path
 ) -> None:
-    shared = accounts[0].url
-    jobs = _project(tmp_path, shared, shared, dev_extra="\n    keyPrefix: dev/", prod_extra="\n    keyPrefix: prod/")
-    (tmp_path / "reconciler.yaml").write_text(
-        (tmp_path / "reconciler.yaml").read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY")
-    )
+    prefixes = {"dev_extra": "\n    keyPrefix: dev/", "prod_extra": "\n    keyPrefix: prod/"}
+    jobs = _shared_project(tmp_path, accounts[0], **prefixes)
     for env in ("dev", "prod"):
         assert run("apply", "--env", env, str(jobs), "--auto-approve").exit_code == 0
     ids = {job["name"]: job["id"] for job in accounts[0].jobs()}
@@ -285,11 +290,7 @@ def test_one_shared_account_keeps_each_environments_jobs_apart(
 def test_two_environments_that_share_an_account_without_a_key_prefix_never_write_each_others_jobs(
     accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path
 ) -> None:
-    shared = accounts[0].url
-    jobs = _project(tmp_path, shared, shared)
-    (tmp_path / "reconciler.yaml").write_text(
-        (tmp_path / "reconciler.yaml").read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY")
-    )
+    jobs = _shared_project(tmp_path, accounts[0])
     assert run("apply", "--env", "dev", str(jobs), "--auto-approve").exit_code == 0
     dev.clear_log()
     clash = run("apply", "--env", "prod", str(jobs), "--auto-approve")
@@ -376,11 +377,7 @@ def test_import_in_an_environment_writes_the_key_without_its_prefix(
 def test_a_plan_file_edited_to_name_another_environment_writes_none_of_the_first_ones_jobs(
     accounts: tuple[Account, Account], dev: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shared = accounts[0].url
-    jobs = _project(tmp_path, shared, shared)
-    (tmp_path / "reconciler.yaml").write_text(
-        (tmp_path / "reconciler.yaml").read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY")
-    )
+    jobs = _shared_project(tmp_path, accounts[0])
     assert run("apply", "--env", "dev", str(jobs), "--auto-approve").exit_code == 0
     (jobs / "report.yaml").write_text(REPORT.replace("name: Daily report", "name: Daily report v2"))
     plan_file = tmp_path / "plan.json"

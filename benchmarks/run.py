@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
+import plot
 import shapes
 import stages
 import terraform
@@ -316,6 +317,25 @@ class Bench:
         )
         self.terraform()
 
+    def scaling(self, figure: Path) -> None:
+        """Plan and apply at 10 to 10,000 jobs at 50 ms, beside their floors, and their peak memory, drawn."""
+        latency = LATENCY_MS / 1000
+        points = []
+        for jobs in (10, 100, JOBS, MANY_JOBS):
+            fleet = self.fleet(jobs)
+            self.emulator.set_latency(LATENCY_MS)
+            log(f"plot: plan and apply of {jobs:,} jobs at {LATENCY_MS} ms")
+            planned, _ = self.plan(fleet)
+            reading = plan_floor(jobs, DEFAULT_CONCURRENCY, latency)
+            applied, counters = self.apply(fleet, DEFAULT_CONCURRENCY)
+            writing = counters["total"] / DEFAULT_CONCURRENCY * latency
+            megabytes = (planned.maxrss_mib * 2**20 / 1e6, applied.maxrss_mib * 2**20 / 1e6)
+            points.append(plot.Point(jobs, planned.wall, reading, megabytes[0], applied.wall, writing, megabytes[1]))
+            log(f"  plan {planned.wall:.2f} s (floor {reading:.2f} s), apply {applied.wall:.2f} s "
+                f"(floor {writing:.2f} s)")  # fmt: skip
+        self.emulator.set_latency(0)
+        plot.draw(points, figure, latency_ms=LATENCY_MS, concurrency=DEFAULT_CONCURRENCY)
+
     def profile(self) -> str:
         """Where a plan of 10,000 realistic jobs spends its time (after one unmeasured plan warms the caches)."""
         fleet = self.realistic_fleet(MANY_JOBS)
@@ -473,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="one repetition of each run instead of three")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--plot", action="store_true", help="only the scaling curve, drawn to docs/scaling.png")
     parser.add_argument("--soak", action="store_true", help=f"only the fault soak ({SOAK_JOBS:,} jobs, c=64)")
     parser.add_argument(
         "--profile", action="store_true", help="only the stage profile of a plan of 10,000 realistic jobs"
@@ -490,6 +511,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(bench.profile())
                 return 0
             bench.warm_up()
+            if options.plot:
+                figure = Path(__file__).resolve().parent.parent / "docs" / "scaling.png"
+                bench.scaling(figure)
+                log(f"wrote {figure}")
+                return 0
             if options.soak:
                 bench.soak()
             else:

@@ -26,11 +26,10 @@ def choose(
     env: str | None = None,
     given: Sequence[str] = (),
     environ: Mapping[str, str],
-    require: bool = True,
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
 ) -> environments.Context:
-    """The run's context. ``require``: a project that defines environments needs one chosen (plan, apply and
-    import do; ``fmt`` and ``render`` of no environment do not)."""
+    """The run's context. A project that defines environments needs one chosen: a plan or a render of "no
+    environment" would be none of them (``validate`` without one checks them all, through :func:`every`)."""
     loaded = _loaded(paths, project, max_bytes)
     name = env or environ.get(ENV_VARIABLE, "").strip() or None
     names = loaded.names if loaded is not None else []
@@ -41,7 +40,7 @@ def choose(
     if name is not None and name not in names:
         hint = variables.did_you_mean(name, names)
         raise errors.ConfigError(f"{source} {name}: no such environment{hint}; the project defines {', '.join(names)}")
-    if name is None and names and require:
+    if name is None and names:
         raise errors.ConfigError(
             f"the project defines environments {', '.join(names)}: choose one with --env NAME (or {ENV_VARIABLE})"
         )

@@ -180,7 +180,8 @@ def lifecycle_from(options: dict[str, Any]) -> plans.Options:
     )
 
 
-def context_from(paths: Sequence[str], options: dict[str, Any], *, require: bool = True) -> environments.Context:
+def context_from(paths: Sequence[str], options: dict[str, Any]) -> environments.Context:
+    """The run's project and environment, from --project, --env (or BYTENITE_ENV) and --var."""
     from reconciler import contexts
 
     return contexts.choose(
@@ -189,7 +190,6 @@ def context_from(paths: Sequence[str], options: dict[str, Any], *, require: bool
         env=options.get("env"),
         given=options.get("variables") or (),
         environ=os.environ,
-        require=require,
         max_bytes=options.get("max_file_bytes") or 1024 * 1024,
     )
 

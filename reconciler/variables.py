@@ -27,15 +27,6 @@ STARTED: Final = "${var:"
 ENVIRONMENT_PREFIX: Final = "BYTENITE_VAR_"
 
 
-@dataclass(frozen=True)
-class Declared:
-    """A variable as the project declares it."""
-
-    kind: Kind
-    default: Any = None
-    has_default: bool = False
-
-
 def parse(kind: Kind, text: str) -> Any:
     """A value given as text (``--var``, ``BYTENITE_VAR_*``) as the declared type; ValueError names what is wrong."""
     if kind == "string":

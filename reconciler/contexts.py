@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from reconciler import environments, errors, loading, variables
+from reconciler import environments, errors, loading, roots, variables
 
 if TYPE_CHECKING:
     from reconciler import projects
@@ -80,21 +80,13 @@ def find(paths: Sequence[str], named: str | None = None) -> str | None:
         if not Path(named).is_file():
             raise errors.ConfigError(f"--project {named}: no such file")
         return named
-    found = {_nearest(Path(os.path.abspath(given))) for given in paths}
+    folders = {roots.nearest(Path(os.path.abspath(given)), FILE_NAME) for given in paths}
+    found = {folder / FILE_NAME if folder is not None else None for folder in folders}
     if len(found) > 1:
         shown = ", ".join(sorted(str(item) if item else "(none)" for item in found))
         raise errors.ConfigError(f"the paths belong to different project files ({shown}): run them separately")
     only = found.pop() if found else None
     return str(only) if only else None
-
-
-def _nearest(path: Path) -> Path | None:
-    start = path if path.is_dir() else path.parent
-    for folder in (start, *start.parents):
-        candidate = folder / FILE_NAME
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def _context(

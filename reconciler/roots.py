@@ -10,7 +10,7 @@ neither is named by its absolute path, the same from any working directory.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,13 +20,18 @@ from reconciler import markers
 _SAFE = "/._-~+@"
 
 
-def anchor(path: Path) -> Path | None:
-    """The nearest folder at or above ``path`` that holds ``.git``, or None outside any repository."""
+def nearest(path: Path, name: str) -> Path | None:
+    """The nearest folder at or above ``path`` that holds ``name`` (``.git``, ``reconciler.yaml``), or None."""
     start = path if path.is_dir() else path.parent
     for folder in (start, *start.parents):
-        if (folder / ".git").exists():
+        if (folder / name).exists():
             return folder
     return None
+
+
+def anchor(path: Path) -> Path | None:
+    """The top of the repository ``path`` is in, or None outside any."""
+    return nearest(path, ".git")
 
 
 def label(given: str, project: Path | None = None) -> str:
@@ -38,11 +43,14 @@ def label(given: str, project: Path | None = None) -> str:
     return markers.ANCHOR if text in ("", ".") else quote(text, safe=_SAFE)
 
 
-def root_of(file: str, paths: Sequence[str], given_labels: Sequence[str]) -> str:
-    """The label of the first path argument ``file`` was found under (the one ``find_files`` kept it for)."""
-    target = Path(os.path.abspath(file))
-    for given, name in zip(paths, given_labels, strict=True):
-        root = Path(os.path.abspath(given))
-        if target == root or target.is_relative_to(root):
-            return name
-    return given_labels[0] if given_labels else markers.ANCHOR
+def finder(paths: Sequence[str], given_labels: Sequence[str]) -> Callable[[str], str]:
+    """For a file, the label of the first path argument it was found under (the one ``find_files`` kept it
+    for); the arguments are made absolute once, not once per file."""
+    folders = [(Path(os.path.abspath(given)), name) for given, name in zip(paths, given_labels, strict=True)]
+    fallback = given_labels[0] if given_labels else markers.ANCHOR
+
+    def root_of(file: str) -> str:
+        target = Path(os.path.abspath(file))
+        return next((name for root, name in folders if target == root or target.is_relative_to(root)), fallback)
+
+    return root_of

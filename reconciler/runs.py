@@ -129,7 +129,8 @@ def prepare(
         raise errors.ManifestErrors(problems)
     anchor = context.project.folder if context.project is not None else None
     given = [roots.label(path, anchor) for path in paths]
-    found_under = {entry.job_id: roots.root_of(entry.document.file, paths, given) for entry in entries}
+    root_of = roots.finder(paths, given)
+    found_under = {entry.job_id: root_of(entry.document.file) for entry in entries}
     scope = markers.Scope.of(given, context.env)
     return Prepared(tuple(entries), desired, sensitive, declared, scope, found_under)
 
@@ -210,10 +211,12 @@ def _claimed_elsewhere(current: Mapping[str, states.Job], scope: markers.Scope) 
     """Jobs another environment created: never written from this one. Two environments sharing an account and
     the same keys would otherwise take turns rewriting one job. (A run with no environment, such as rendered
     manifests applied as they are, is no environment's: it may manage them, as before projects existed.)"""
-    found = {}
+    found: dict[str, str] = {}
+    if scope.env is None:
+        return found  # no environment's run: nothing to read the markers for
     for base_id, job in current.items():
         marker = markers.read(job.description)
-        if marker is not None and None not in (marker.env, scope.env) and marker.env != scope.env:
+        if marker is not None and marker.env is not None and marker.env != scope.env:
             found[base_id] = (
                 f"job {job.id} was created by environment {marker.env}, not {scope.env}: environments that "
                 "share an account need different keyPrefix values in the project file"

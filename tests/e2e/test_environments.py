@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,21 @@ def _shared_project(tmp_path: Path, account: Account, *, dev_extra: str = "", pr
     project = tmp_path / "reconciler.yaml"
     project.write_text(project.read_text().replace("apiKeyEnv: PROD_KEY", "apiKeyEnv: DEV_KEY"))
     return jobs
+
+
+def _apply_edited_plan(
+    run: Any, jobs: Path, edit: Callable[[dict[str, Any]], None], dev: Control, monkeypatch: pytest.MonkeyPatch
+) -> Outcome:
+    """dev's plan file, edited as an attacker would, applied from the project's folder with a clean log."""
+    plan_file = jobs.parent / "plan.json"
+    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
+    document = json.loads(plan_file.read_text())
+    edit(document)
+    plan_file.write_text(json.dumps(document))
+    monkeypatch.chdir(jobs.parent)
+    dev.clear_log()
+    outcome: Outcome = run("apply", str(plan_file))
+    return outcome
 
 
 def _apps(account: Account) -> dict[str, Any]:
@@ -380,14 +395,11 @@ def test_a_plan_file_edited_to_name_another_environment_writes_none_of_the_first
     jobs = _shared_project(tmp_path, accounts[0])
     assert run("apply", "--env", "dev", str(jobs), "--auto-approve").exit_code == 0
     (jobs / "report.yaml").write_text(REPORT.replace("name: Daily report", "name: Daily report v2"))
-    plan_file = tmp_path / "plan.json"
-    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
-    document = json.loads(plan_file.read_text())
-    document["scope"]["env"] = "prod"
-    plan_file.write_text(json.dumps(document))
-    monkeypatch.chdir(tmp_path)
-    dev.clear_log()
-    applied = run("apply", str(plan_file))
+
+    def retarget(document: dict[str, Any]) -> None:
+        document["scope"]["env"] = "prod"
+
+    applied = _apply_edited_plan(run, jobs, retarget, dev, monkeypatch)
     assert applied.exit_code == 4, applied.stdout + applied.stderr
     assert "was created by environment dev, not prod" in applied.stdout
     assert dev.writes() == []
@@ -398,15 +410,12 @@ def test_a_plan_file_cannot_send_the_environments_api_key_to_a_job_field(
 ) -> None:
     """The key's variable is not BYTENITE_*, so the reserved-name rule does not cover it: the run leaves it out."""
     jobs = _project(tmp_path, accounts[0].url, accounts[1].url)
-    plan_file = tmp_path / "plan.json"
-    assert run("plan", "--env", "dev", str(jobs), "--out", str(plan_file)).exit_code == 0
-    document = json.loads(plan_file.read_text())
-    (created,) = [job for job in document["jobs"] if job["action"] == "create"]
-    created["declared"]["name"] = "${env:DEV_KEY}"
-    plan_file.write_text(json.dumps(document))
-    monkeypatch.chdir(tmp_path)
-    dev.clear_log()
-    applied = run("apply", str(plan_file))
+
+    def name_from_the_key(document: dict[str, Any]) -> None:
+        (created,) = [job for job in document["jobs"] if job["action"] == "create"]
+        created["declared"]["name"] = "${env:DEV_KEY}"
+
+    applied = _apply_edited_plan(run, jobs, name_from_the_key, dev, monkeypatch)
     assert applied.exit_code == 1, applied.stdout + applied.stderr
     assert "DEV_KEY is not set" in applied.stderr
     assert DEV_KEY not in applied.stdout + applied.stderr

@@ -49,5 +49,6 @@ def test_a_file_counts_under_the_first_path_that_holds_it(repository: Path, monk
     monkeypatch.chdir(repository)
     paths = ["jobs/ml", "jobs"]
     given = [roots.label(path) for path in paths]
-    assert roots.root_of("jobs/ml/train.yaml", paths, given) == "jobs/ml"
-    assert roots.root_of(str(repository / "jobs" / "other.yaml"), paths, given) == "jobs"
+    root_of = roots.finder(paths, given)
+    assert root_of("jobs/ml/train.yaml") == "jobs/ml"
+    assert root_of(str(repository / "jobs" / "other.yaml")) == "jobs"

@@ -65,28 +65,27 @@ def _resolver_class() -> Any:
     """ruamel's resolver, remembering what each plain scalar resolves to.
 
     Resolving runs in Python for every scalar the C parser meets, and manifests repeat the same keys and
-    values file after file: remembering the answers takes a third off parsing. Manifests are YAML 1.2; a
-    ``%YAML 1.1`` directive is not honoured (its ``yes`` would be a boolean, here it stays a string).
+    values file after file. The answers are remembered by ``functools.lru_cache``, whose hits never leave C,
+    and the table of implicit resolvers ruamel builds per loader (once per file) is built once. Manifests
+    are YAML 1.2; a ``%YAML 1.1`` directive is not honoured (its ``yes`` would be a boolean, here it stays a
+    string).
     """
     from ruamel.yaml.resolver import VersionedResolver
 
     class RememberingResolver(VersionedResolver):
-        resolved: ClassVar[dict[tuple[Any, Any, Any], Any]] = {}  # one per process, shared by its loaders
+        processing_version: ClassVar[tuple[int, int]] = (1, 2)
 
         @property
-        def processing_version(self) -> tuple[int, int]:
-            return (1, 2)
+        def versioned_resolver(self) -> Any:
+            return table
 
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            key = (kind, value, implicit)
-            try:
-                return self.resolved[key]
-            except (KeyError, TypeError):
-                tag = super().resolve(kind, value, implicit)
-                if isinstance(value, str) and len(self.resolved) < RESOLVED_CACHE_LIMIT:
-                    self.resolved[key] = tag
-                return tag
-
+    # One instance answers for all: with no path resolvers, an answer depends only on the arguments.
+    answering = RememberingResolver(version=None, loadumper=None)
+    table = VersionedResolver.versioned_resolver.fget(answering)  # type: ignore[attr-defined]
+    # Every argument is hashable (the kind is a class, the value a string or None, implicit a tuple of bools).
+    RememberingResolver.resolve = staticmethod(  # type: ignore[method-assign]
+        functools.lru_cache(maxsize=RESOLVED_CACHE_LIMIT)(functools.partial(VersionedResolver.resolve, answering))
+    )
     return RememberingResolver
 
 
@@ -282,7 +281,7 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
                 raise _errors_at(name, node.start_mark if node is not None else None, message)
             if node is None:
                 continue
-            data, tree = yamldata.construct_document(loader, node, limit=MAX_EXPANDED_NODES)
+            data, tree = yamldata.construct_document(loader, node, limit=MAX_EXPANDED_NODES, anchored="&" in text)
             if not tree:
                 _check_expansion(name, data, node.start_mark.line + 1)
             if data is not None:
@@ -359,15 +358,23 @@ MAX_DIGITS: Final = 40
 # Block collections nest on one line too: ``- - - x`` (and ``? ? x``) opens a level per indicator, with no
 # indentation and no bracket to count. 50,000 of them overflow the C composer's stack (a segfault, no message).
 _COMPACT_NESTING: Final = re.compile(rf"(?:[-?][ \t]+){{{MAX_DEPTH // 2}}}")
+_DEEP_INDENT: Final = " " * 2 * MAX_DEPTH
+_LONG_NUMBER: Final = re.compile(rf"[0-9]{{{MAX_DIGITS},}}")  # YAML reads only ASCII digits as a number
 
 
 def _may_be_hostile(text: str) -> bool:
-    """Cheap signs of deep nesting or a huge number, which the parser handles badly (deep recursion in C)."""
+    """Cheap signs of deep nesting or a huge number, which the parser handles badly (deep recursion in C).
+
+    Each file pays for this, so counting comes before searching: the compact-nesting pattern is tried only
+    when the text has enough indicators to match it.
+    """
+    indicators = text.count("- ") + text.count("-\t") + text.count("? ") + text.count("?\t")
     return (
         text.count("[") + text.count("{") > MAX_DEPTH
-        or re.search(r"^ {128}", text, re.MULTILINE) is not None
-        or _COMPACT_NESTING.search(text) is not None
-        or re.search(rf"\d{{{MAX_DIGITS},}}", text) is not None
+        or text.startswith(_DEEP_INDENT)
+        or "\n" + _DEEP_INDENT in text
+        or (indicators >= MAX_DEPTH // 2 and _COMPACT_NESTING.search(text) is not None)
+        or _LONG_NUMBER.search(text) is not None
     )
 
 

@@ -30,12 +30,15 @@ class Unusual(Exception):
     """The document uses something this module leaves to ruamel."""
 
 
-def construct_document(constructor: Any, node: Any, *, limit: int) -> tuple[Any, bool]:
+def construct_document(constructor: Any, node: Any, *, limit: int, anchored: bool = True) -> tuple[Any, bool]:
     """The document's data, as ruamel's ``constructor.construct_document(node)`` would build it, and whether it
     is a plain tree of at most ``limit`` values: built here, where no node is visited twice, so it is no larger
-    than its text. Otherwise the caller must bound what ruamel built (aliases may expand it)."""
+    than its text. Otherwise the caller must bound what ruamel built (aliases may expand it).
+
+    ``anchored`` says the text may hold an anchor (it has an ``&``): without one no alias can exist (an alias
+    to no anchor is a parse error), so no node can be met twice and none is remembered."""
     try:
-        return _Builder(constructor, limit).build(node), True
+        return _Builder(constructor, limit, anchored).build(node), True
     except Unusual:
         return constructor.construct_document(node), False
 
@@ -52,11 +55,13 @@ class _Builder:
     ruamel shares an aliased value, and building it again at each alias could turn a small hostile file into a
     huge tree. Past ``limit`` values the document goes to ruamel too, whose result the caller measures."""
 
-    def __init__(self, constructor: Any, limit: int) -> None:
+    def __init__(self, constructor: Any, limit: int, anchored: bool) -> None:
         self.constructor = constructor
         self.visited: set[int] = set()
         self.left = limit
         self.scalar, self.mapping, self.sequence = _node_classes()
+        if not anchored:
+            self.visit = self.count  # type: ignore[method-assign]
 
     def build(self, node: Any) -> Any:
         self.visit(node)
@@ -78,6 +83,11 @@ class _Builder:
         if kind is self.sequence and tag == SEQ:
             return [self.build(item) for item in node.value]
         raise Unusual
+
+    def count(self, node: Any) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise Unusual
 
     def visit(self, node: Any) -> None:
         key = id(node)

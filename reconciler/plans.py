@@ -11,11 +11,11 @@ from __future__ import annotations
 import enum
 import json
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reconciler import bodies, diffs, manifests, markers, redaction, references, states
+from reconciler import bodies, diffs, markers, masking, redaction, states
 
 
 class Action(enum.StrEnum):
@@ -177,22 +177,22 @@ def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None
 
 
 def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
-    planned = _plan_job(inputs, key)
+    mask = masking.Mask.of(inputs.desired, inputs.current, inputs.sensitive, key)
+    planned = _plan_job(inputs, mask)
     if not planned.calls:
         return planned
     # Only a job with calls needs its declared values kept, for a plan file to apply it later.
     declared = inputs.declared if inputs.declared is not None else inputs.desired.units
-    return replace(planned, declared=_mask_credentials(declared, inputs.sensitive, key))
+    return replace(planned, declared=mask.declared(declared))
 
 
-def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
+def _plan_job(inputs: Inputs, mask: masking.Mask) -> JobPlan:
     desired, current = inputs.desired, inputs.current
-    secrets = secret_values(desired, current, inputs.sensitive)
     base = JobPlan(
         desired.id if current is None else current.id,
         inputs.source,
         Action.ERROR,
-        name=_shown_name(desired, inputs.sensitive, key, secrets),
+        name=mask.name(desired),
         sensitive=inputs.sensitive,
         template_id=inputs.declared_template if inputs.declared_template is not None else desired.template_id,
         generation=inputs.generation,
@@ -201,27 +201,26 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     if inputs.error:
         return replace(base, reason=inputs.error)
     if current is None:
-        return _create(base, inputs, key, secrets)
-    changes = tuple(_redacted(change, inputs.sensitive, key, secrets) for change in diffs.diff(desired, current))
+        return _create(base, inputs, mask)
+    changes = tuple(map(mask.change, diffs.diff(desired, current)))
     template_moved = bool(desired.template_id and current.template_id and desired.template_id != current.template_id)
     if template_moved and current.is_draft:
-        theirs, ours = (_template(job, inputs.sensitive, key) for job in (current, desired))
+        theirs, ours = mask.template(current), mask.template(desired)
         reason = f"templateId is immutable: the job uses {theirs}, the manifest {ours}"
         return replace(base, action=Action.BLOCKED, changes=changes, reason=reason)
     if not current.is_draft:
         if not changes and not template_moved:
             return replace(base, action=Action.UNCHANGED)
-        return _replace(replace(base, changes=changes), inputs, key, secrets, template_moved=template_moved)
+        return _replace(replace(base, changes=changes), inputs, mask, template_moved=template_moved)
     if not changes:
         if inputs.run:
             launch = (_run_call(desired, current, current.id),)
-            basis = _basis(current, (), inputs, key, secrets)
+            basis = _basis(current, (), mask)
             return replace(base, action=Action.LAUNCH, calls=launch, basis=basis)
         return replace(base, action=Action.UNCHANGED)
     sections = sections_to_write(changes)
     shown = {unit for section in (*sections, "configs") for unit in states.UNITS_OF_SECTION[section]}
-    shown_desired = _mask_units(desired, inputs.sensitive, key, shown, secrets)
-    shown_current = _mask_units(current, inputs.sensitive, key, shown, secrets)
+    shown_desired, shown_current = mask.units(desired, shown), mask.units(current, shown)
     calls = [
         Call(
             "PATCH",
@@ -234,20 +233,20 @@ def _plan_job(inputs: Inputs, key: bytes) -> JobPlan:
     ]
     if inputs.run:
         calls.append(_run_call(shown_desired, shown_current, current.id))
-    basis = _basis(current, sections, inputs, key, secrets)
+    basis = _basis(current, sections, mask)
     return replace(base, action=Action.UPDATE, changes=changes, calls=tuple(calls), basis=basis)
 
 
-def _create(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str]) -> JobPlan:
+def _create(base: JobPlan, inputs: Inputs, mask: masking.Mask) -> JobPlan:
     """A job that does not exist: created with every declared section, under its derived or given id."""
     desired = inputs.desired
     if not desired.template_id:
         return replace(base, reason=f"job {desired.id} does not exist; give spec.templateId to create it")
     identity = inputs.identity or markers.Identity(desired.id)
     description = markers.describe(desired.description, identity.marker(inputs.generation))
-    shown = _mask_units(desired, inputs.sensitive, key, secrets=secrets)
+    shown = mask.units(desired)
     changes = tuple(
-        _redacted(diffs.Change(states.unit_path(unit), diffs.ABSENT, value), inputs.sensitive, key, secrets)
+        mask.change(diffs.Change(states.unit_path(unit), diffs.ABSENT, value))
         for unit, value in desired.units.items()
         if value is not None
     )
@@ -264,7 +263,7 @@ def _create(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str]) 
     )
 
 
-def _replace(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str], *, template_moved: bool) -> JobPlan:
+def _replace(base: JobPlan, inputs: Inputs, mask: masking.Mask, *, template_moved: bool) -> JobPlan:
     """A started job whose manifest changed: blocked, unless --replace may give the key a new generation."""
     current, identity = inputs.current, inputs.identity
     assert current is not None
@@ -288,7 +287,7 @@ def _replace(base: JobPlan, inputs: Inputs, key: bytes, secrets: frozenset[str],
     generation = inputs.generation + 1
     new_id = identity.generation_id(generation)
     description = markers.describe(inputs.desired.description, identity.marker(generation))
-    shown = _mask_units(inputs.desired, inputs.sensitive, key, secrets=secrets)
+    shown = mask.units(inputs.desired)
     calls = []
     if running:
         calls.append(Call("POST", "abort", f"/jobs/{current.id}/abort", {}, destructive=True, target=current.id))
@@ -325,12 +324,10 @@ def _targeted(calls: Sequence[Call], job_id: str) -> tuple[Call, ...]:
     return tuple(call if call.target else replace(call, target=job_id) for call in calls)
 
 
-def _basis(
-    current: states.Job, sections: Sequence[str], inputs: Inputs, key: bytes, secrets: frozenset[str]
-) -> dict[str, Any]:
+def _basis(current: states.Job, sections: Sequence[str], mask: masking.Mask) -> dict[str, Any]:
     """The redacted server values the calls' bodies depend on, and the state: what staleness compares."""
     units = [unit for section in sections for unit in states.UNITS_OF_SECTION[section]]
-    shown = _mask_units(current, inputs.sensitive, key, units, secrets)
+    shown = mask.units(current, units)
     return {**{unit: shown.units.get(unit) for unit in units}, STATE: current.lifecycle}
 
 
@@ -345,7 +342,7 @@ def stale(job: JobPlan, current: states.Job | None, key: bytes, secrets: frozens
         return [_moved_state(expected, now)]
     if current is None:
         return []
-    shown = _mask_units(current, job.sensitive, key, job.basis.keys(), secrets)
+    shown = masking.Mask(job.sensitive, key, secrets).units(current, job.basis.keys())
     moved = []
     for unit, before in job.basis.items():
         if unit == STATE:
@@ -371,90 +368,7 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 80 else text[:79] + "…"
 
 
-def _shown_name(
-    job: states.Job, sensitive: frozenset[redaction.Path], key: bytes, secrets: frozenset[str]
-) -> str | None:
-    name = redaction.mask(job.units.get("name"), ("name",), sensitive, key, secrets)
-    return str(name) if name is not None else None
-
-
-def _mask_credentials(units: Mapping[str, Any], sensitive: frozenset[redaction.Path], key: bytes) -> dict[str, Any]:
-    """Declared values keep their references; any other value at a credential or sensitive path is masked.
-
-    Callers pass the unresolved units, so only references sit at sensitive paths; should resolved values ever
-    arrive here, they are masked rather than kept.
-    """
-    return {unit: _credentials(value, states.unit_path(unit), sensitive, key) for unit, value in units.items()}
-
-
-def _credentials(value: Any, path: redaction.Path, sensitive: frozenset[redaction.Path], key: bytes) -> Any:
-    if isinstance(value, str) and manifests.REFERENCE.match(value):
-        return value
-    if redaction.is_sensitive(path, sensitive):
-        return redaction.mask(value, path, sensitive, key)
-    if isinstance(value, dict):
-        return {name: _credentials(item, (*path, name), sensitive, key) for name, item in value.items()}
-    if isinstance(value, list):
-        return [_credentials(item, (*path, index), sensitive, key) for index, item in enumerate(value)]
-    return value
-
-
 def sections_to_write(changes: Sequence[diffs.Change]) -> list[str]:
     """The sections holding a changed unit, in the API's order: one PATCH each, and no other."""
     changed = {states.SECTION_OF_UNIT[change.unit] for change in changes}
     return [section for section in states.SECTIONS if section in changed]
-
-
-def _template(job: states.Job, sensitive: frozenset[redaction.Path], key: bytes) -> str:
-    """A template id fit to show: a fingerprint when the manifest took it from the environment."""
-    shown = redaction.mask(job.template_id, references.TEMPLATE, sensitive, key)
-    return str(shown) if isinstance(shown, redaction.Sensitive) else repr(shown)
-
-
-def _mask_units(
-    job: states.Job,
-    sensitive: frozenset[redaction.Path],
-    key: bytes,
-    only: Collection[str] | None = None,
-    secrets: frozenset[str] = frozenset(),
-) -> states.Job:
-    """``job`` with its secrets masked; ``only`` limits it to the units that will be shown (masking costs)."""
-    units = {
-        unit: redaction.mask(value, states.unit_path(unit), sensitive, key, secrets)
-        for unit, value in job.units.items()
-        if only is None or unit in only
-    }
-    template = job.template_id if references.TEMPLATE not in sensitive else _template(job, sensitive, key)
-    return replace(job, units=units, template_id=template)
-
-
-def _redacted(
-    change: diffs.Change, sensitive: frozenset[redaction.Path], key: bytes, secrets: frozenset[str]
-) -> diffs.Change:
-    """A change fit to show. Masking by path alone is not enough: deepdiff reports a list change at the old
-    position while the manifest's reference sits at the new one, so each side is also masked by value.
-    """
-
-    def shown(value: Any) -> Any:
-        return value if value is diffs.ABSENT else redaction.mask(value, change.path, sensitive, key, secrets)
-
-    return diffs.Change(change.path, shown(change.before), shown(change.after))
-
-
-def secret_values(
-    desired: states.Job | None, current: states.Job | None, sensitive: frozenset[redaction.Path]
-) -> frozenset[str]:
-    """Every secret of a job, by value: what the manifest took from the environment (the template id too), and
-    every credential leaf and every value at a sensitive path on either side. A value from this set is masked
-    wherever a diff places it, and scrubbed from the API's error messages.
-    """
-    values: set[str] = set()
-    for job in (desired, current):
-        if job is None:
-            continue
-        for unit, value in job.units.items():
-            values.update(redaction.secret_leaves(value, states.unit_path(unit), sensitive))
-        if references.TEMPLATE in sensitive and job is desired and job.template_id:
-            values.add(job.template_id)
-    values.discard("")
-    return frozenset(values)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -56,8 +56,12 @@ def as_json(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def is_credential(key: str | int) -> bool:
-    """Whether a mapping key names a credential, whatever its case or separators (``Password``, ``api_key``)."""
+    """Whether a mapping key names a credential, whatever its case or separators (``Password``, ``api_key``).
+
+    Every walk below asks it of every key; cached, its answers for the keys manifests repeat stay in C.
+    """
     return isinstance(key, str) and manifests.is_credential_name(key)
 
 
@@ -74,7 +78,8 @@ def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes, secrets:
     references, credentials of either side): any string equal to one is masked wherever it sits, since a diff
     may report a list item at another position than the manifest's (deepdiff reports changes at the old one).
     """
-    sensitive = frozenset(sensitive)
+    if not isinstance(sensitive, frozenset):
+        sensitive = frozenset(sensitive)
     if path and is_sensitive(path[:-1], sensitive):
         return value if isinstance(value, Sensitive) else Sensitive(fingerprint(value, key))
     if not (path and is_credential(path[-1])) and not _under(path, sensitive) and _clean(value, secrets):
@@ -83,12 +88,20 @@ def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes, secrets:
 
 
 def _clean(value: Any, secrets: Collection[str]) -> bool:
-    """No credential field and no secret anywhere inside ``value``; a walk that builds nothing."""
+    """No credential field and no secret anywhere inside ``value``; a walk that builds nothing, and stops at the
+    first thing found."""
+    if isinstance(value, str):
+        return not ((value and value in secrets) or manifests.has_userinfo(value))
     if isinstance(value, dict):
-        return not any(map(is_credential, value)) and all(_clean(item, secrets) for item in value.values())
+        for name, item in value.items():  # a loop, not all(): no generator per level  # noqa: SIM110
+            if is_credential(name) or not _clean(item, secrets):
+                return False
+        return True
     if isinstance(value, list):
-        return all(_clean(item, secrets) for item in value)
-    return not _secret_leaf(value, secrets)
+        for item in value:
+            if not _clean(item, secrets):
+                return False
+    return True
 
 
 def _under(path: Path, sensitive: frozenset[Path]) -> bool:
@@ -111,35 +124,81 @@ def is_sensitive(path: Path, sensitive: Iterable[Path]) -> bool:
     """Whether a value at ``path`` is, or lies inside, something masked."""
     if any(map(is_credential, path)):
         return True
-    sensitive = frozenset(sensitive)
-    return bool(sensitive) and any(path[:length] in sensitive for length in range(1, len(path) + 1))
+    if not sensitive:
+        return False
+    if not isinstance(sensitive, frozenset):
+        sensitive = frozenset(sensitive)
+    return any(path[:length] in sensitive for length in range(1, len(path) + 1))
 
 
-def secret_leaves(value: Any, path: Path, sensitive: frozenset[Path]) -> Iterator[str]:
+def secret_leaves(value: Any, path: Path, sensitive: frozenset[Path]) -> list[str]:
     """Every string that :func:`mask` hides in ``value`` by field or by path, at any depth and in any shape
-    (a credential holding a list or a mapping gives each of its strings), and every URL carrying a password.
+    (a credential holding a list or a mapping gives each of its strings), and every URL carrying a password."""
+    return exposure(value, path, sensitive)[0]
+
+
+def exposure(value: Any, path: Path, sensitive: frozenset[Path]) -> tuple[list[str], bool]:
+    """:func:`secret_leaves`, and whether :func:`mask` could change ``value`` by field or by path at all (a
+    credential field holding a number has no string to find, but is masked all the same).
+
+    This is the one walk that finds a job's secrets, run over every value of every job: it builds a path only
+    where a sensitive path could match it (without one, only the key names matter), and no generator.
     """
+    found: list[str] = []
     if (path and is_credential(path[-1])) or path in sensitive:
-        yield from _strings(value)
+        _strings(value, found)
+        return found, True
+    met = _leaves_at(value, path, sensitive, found) if sensitive else _leaves(value, found)
+    return found, met
+
+
+def _leaves(value: Any, found: list[str]) -> bool:
+    """:func:`exposure` where no path is sensitive: credential keys and URLs with a password only."""
+    met = False
+    if isinstance(value, str):
+        if manifests.has_userinfo(value):
+            found.append(value)
+            met = True
     elif isinstance(value, dict):
         for name, item in value.items():
-            yield from secret_leaves(item, (*path, name), sensitive)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from secret_leaves(item, (*path, index), sensitive)
-    elif isinstance(value, str) and manifests.has_userinfo(value):
-        yield value
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+            if is_credential(name):
+                _strings(item, found)
+                met = True
+            elif not isinstance(item, (int, float)) and item is not None:
+                met = _leaves(item, found) or met
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            if not isinstance(item, (int, float)) and item is not None:
+                met = _leaves(item, found) or met
+    return met
+
+
+def _leaves_at(value: Any, path: Path, sensitive: frozenset[Path], found: list[str]) -> bool:
+    if (path and is_credential(path[-1])) or path in sensitive:
+        _strings(value, found)
+        return True
+    met = False
+    if isinstance(value, dict):
+        for name, item in value.items():
+            met = _leaves_at(item, (*path, name), sensitive, found) or met
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            met = _leaves_at(item, (*path, index), sensitive, found) or met
+    elif isinstance(value, str) and manifests.has_userinfo(value):
+        found.append(value)
+        met = True
+    return met
+
+
+def _strings(value: Any, found: list[str]) -> None:
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _strings(item, found)
 
 
 def credential_values(body: Any) -> set[str]:

@@ -78,6 +78,8 @@ def problem(match: re.Match[str], environ: Mapping[str, str]) -> str | None:
 
 def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, list[Unresolved]]:
     """``job`` with every reference replaced by its variable's value, and the variables that cannot be used."""
+    if not may_refer(job):
+        return job, []
     found = [*_matches(job.template_id, TEMPLATE), *_matches_units(job.units)]
     missing = [
         Unresolved(path, match.group(1), reason)
@@ -107,6 +109,22 @@ def _matches_units(units: Mapping[str, Any]) -> Iterator[tuple[Path, re.Match[st
         yield from _matches(value, states.unit_path(unit))
 
 
+def may_refer(job: states.Job) -> bool:
+    """Whether ``job`` may hold a reference at all; false for most jobs, found without walking their values.
+
+    A reference is a string holding ``${env:``, and ``repr`` (a walk in C) writes every string with those
+    characters as they are, since none of them is ever escaped: where its text lacks them, no value holds one.
+    """
+    if not isinstance(job.units, dict):
+        return True  # another mapping's repr may not show its values
+    return MARK in repr(job.units) or (job.template_id is not None and MARK in job.template_id)
+
+
+MARK = "${env:"
+
+
 def sensitive_paths(job: states.Job) -> frozenset[Path]:
     """Paths whose values came from the environment: masked wherever they are shown."""
+    if not may_refer(job):
+        return frozenset()
     return frozenset(path for path, _ in find(job.units, job.template_id))

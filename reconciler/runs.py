@@ -19,6 +19,7 @@ from reconciler import (
     imports,
     loading,
     markers,
+    masking,
     plans,
     redaction,
     references,
@@ -312,7 +313,7 @@ def _secret_values_in(
     """
     values: set[str] = set()
     for job_id, job in desired.items():
-        values.update(plans.secret_values(job, None, sensitive.get(job_id, frozenset())))
+        values.update(masking.secret_values(job, None, sensitive.get(job_id, frozenset())))
     return values
 
 
@@ -411,7 +412,7 @@ def _refusal(
     if failure:
         return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
     now = current.get(job.job_id)
-    moved = plans.stale(job, now, key, plans.secret_values(desired, now, job.sensitive))
+    moved = plans.stale(job, now, key, masking.secret_values(desired, now, job.sensitive))
     created = [call.target for call in job.calls if call.section == "create" and call.target != job.job_id]
     moved += [f"generation {job.generation} ({target}) was created" for target in created if target in current]
     return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None

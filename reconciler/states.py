@@ -8,7 +8,6 @@ compares equal to the value that was written. Everything here is pure.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -61,9 +60,12 @@ KNOWN_SOURCE_FIELDS: Final[Mapping[str, str]] = {
 SERVER_ADDED_SOURCE_FIELDS: Final = frozenset({"tempUrl"})
 
 
+UNIT_PATHS: Final[Mapping[str, tuple[str, ...]]] = {unit: tuple(unit.split(".")) for unit in UNITS}
+
+
 def unit_path(unit: str) -> tuple[str, ...]:
     """A unit's address as a path in the job object: ``params.app`` is ``("params", "app")``."""
-    return tuple(unit.split("."))
+    return UNIT_PATHS.get(unit) or tuple(unit.split("."))
 
 
 @dataclass(frozen=True)
@@ -128,15 +130,19 @@ def integral_floats(value: Any) -> Any:
     """Struct numbers are doubles on the wire, so ``4`` returns as ``4.0``: read integral doubles as ints.
 
     Booleans are left alone (``True`` is an ``int`` in Python but a distinct kind in a Struct). Keys are never
-    renamed: the API does not camelCase the keys of free-form Structs.
+    renamed: the API does not camelCase the keys of free-form Structs. Every value of every job passes here,
+    so the scalars that need nothing are kept without a call.
     """
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
     if isinstance(value, dict):
-        return {key: integral_floats(item) for key, item in value.items()}
+        return {key: item if item.__class__ in KEPT else integral_floats(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [integral_floats(item) for item in value]
+        return [item if item.__class__ in KEPT else integral_floats(item) for item in value]
+    if isinstance(value, float) and value.is_integer():  # false for inf and nan
+        return int(value)
     return value
+
+
+KEPT: Final = frozenset({str, int, bool, type(None)})
 
 
 def camel_source_keys(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +189,33 @@ def equal(left: Any, right: Any) -> bool:
     """Equality that keeps JSON's kinds apart: Python's ``True == 1`` and ``1 == 1.0`` must not hide a diff.
 
     Both sides are normalised first, so integral doubles are already ints; a ``bool`` never equals a number.
+    Values of one plain kind (the common case, every key of every job compared) skip the kind checks.
     """
+    kind = left.__class__
+    if kind is right.__class__ and kind in PLAIN:
+        if kind is dict:
+            if left.keys() != right.keys():
+                return False
+            for key, item in left.items():  # a loop, not all(): no generator per level  # noqa: SIM110
+                if not equal(item, right[key]):
+                    return False
+            return True
+        if kind is list:
+            if len(left) != len(right):
+                return False
+            for a, b in zip(left, right, strict=True):  # noqa: SIM110
+                if not equal(a, b):
+                    return False
+            return True
+        return bool(left == right)
+    return _equal_kinds(left, right)
+
+
+PLAIN: Final = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
+def _equal_kinds(left: Any, right: Any) -> bool:
+    """:func:`equal` for values of different kinds (or kinds outside JSON's)."""
     if isinstance(left, bool) or isinstance(right, bool):
         return type(left) is type(right) and left == right
     if isinstance(left, dict):

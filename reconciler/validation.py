@@ -228,7 +228,8 @@ def _plain_checks(data: Any, *, variables: bool = False) -> Iterator[tuple[Loc, 
     if not variables and isinstance(data, dict):
         yield from _unresolved(data.get("metadata"))
     if isinstance(spec, dict):
-        yield from _check(spec, ("spec",), credential=None, variables=variables)
+        if _suspect(spec, 1, params=False, credential=False):
+            yield from _check(spec, ("spec",), credential=None, variables=variables)
         description = spec.get("description")
         if isinstance(description, str) and "${env:" in description:
             yield ("spec", "description"), "description is written once, at creation: it cannot be a reference"
@@ -253,6 +254,36 @@ def _unresolved(metadata: Any) -> Iterator[tuple[Loc, str]]:
 def _undeclared(value: str) -> str:
     name = value.split(variables_module.STARTED, 1)[1].split("}", 1)[0]
     return variables_module.unknown(name, [])
+
+
+def _suspect(value: Any, depth: int, *, params: bool, credential: bool) -> bool:
+    """Whether :func:`_check` could find anything in ``value`` (at ``depth`` in the document, under
+    ``spec.params`` or not, inside a credential field or not). Every manifest's every value passes here, and
+    almost none holds a problem: this walk builds no location and no generator, and errs towards yes (any
+    ``$`` or ``@`` in a string), leaving the exact problem and its position to :func:`_check`.
+    """
+    if isinstance(value, str):
+        return credential or "$" in value or "@" in value
+    if isinstance(value, bool):
+        return credential
+    if isinstance(value, int):
+        return credential or (params and depth > 3 and abs(value) > MAX_EXACT_DOUBLE)
+    if isinstance(value, float):
+        return credential or not math.isfinite(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return True
+            inner = credential or manifests.is_credential_name(key)
+            if _suspect(item, depth + 1, params=params or (depth == 1 and key == "params"), credential=inner):
+                return True
+        return False
+    if isinstance(value, list):
+        for item in value:  # a loop, not any(): no generator per level  # noqa: SIM110
+            if _suspect(item, depth + 1, params=params, credential=credential):
+                return True
+        return False
+    return True  # null (refused outside params' Structs) and every kind JSON does not have
 
 
 def _check(value: Any, loc: Loc, *, credential: str | None, variables: bool) -> Iterator[tuple[Loc, str]]:

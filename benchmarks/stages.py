@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Final
 
-# (stage, module, function, coroutine): a module-level name the pipeline looks up at call time.
+# (stage, module, function, coroutine): a name the pipeline looks up at call time (``Class.method`` for a method).
 STAGES: Final = (
     ("finding files", "reconciler.loading", "find_files", False),
-    ("parsing (ruamel.yaml)", "reconciler.loading", "_load_files", False),
+    ("parsing (ruamel.yaml): the wait for it, past what overlaps", "reconciler.loading", "Parsing.result", False),
     ("resolving environments", "reconciler.environments", "resolve", False),
     ("validation (pydantic and checks)", "reconciler.validation", "validate", False),
     ("desired state", "reconciler.states", "from_manifest", False),
@@ -40,6 +40,9 @@ totals, stages = {}, json.loads(sys.argv[2])
 
 def wrap(stage, module, name, coroutine):
     target = importlib.import_module(module)
+    *owners, name = name.split(".")
+    for owner in owners:
+        target = getattr(target, owner)
     real = getattr(target, name)
     if coroutine:
         async def timed(*args, **kwargs):

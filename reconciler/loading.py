@@ -169,12 +169,8 @@ def load(
 
     Both are returned so that validation still checks the files that parsed, and one run reports everything.
     """
-    files, problems = find_files(paths)
-    documents: list[Document] = []
-    for loaded, found in _load_files(files, max_bytes):
-        documents.extend(loaded)
-        problems.extend(found)
-    return documents, problems
+    with Parsing(paths, max_bytes=max_bytes) as parsing:
+        return parsing.result()
 
 
 # Parsing is CPU-bound pure Python past the C scanner: from this many files on, it is spread over forked
@@ -183,29 +179,77 @@ def load(
 PARALLEL_FROM: Final = 256
 
 
-def _load_files(files: Sequence[Path], max_bytes: int) -> list[tuple[list[Document], list[errors.ManifestProblem]]]:
-    import multiprocessing
+class Parsing:
+    """The manifests under some paths, being parsed: in forked processes from the moment this is made, so that
+    what the caller does meanwhile (importing what it validates and plans with, reading the project file)
+    overlaps the parse. :meth:`result` collects it; leaving the ``with`` block stops what is left of it.
+    """
 
-    workers = min(os.cpu_count() or 1, 8)
-    forkable = "fork" in multiprocessing.get_all_start_methods()  # not on Windows, nor where a platform lacks it
-    if len(files) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1 or not forkable:
-        return [_load_chunk(files, max_bytes)]
-    import concurrent.futures
+    def __init__(self, paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        files, self._problems = find_files(paths)
+        self._chunks: list[Sequence[Path]] = [files]
+        self._pool: Any = None
+        self._futures: list[Any] = []
+        self._current: Any = None
+        import multiprocessing
 
-    size = -(-len(files) // workers)
-    chunks = [files[start : start + size] for start in range(0, len(files), size)]
-    log.debug("loading %d files in %d processes", len(files), len(chunks))
-    context = multiprocessing.get_context("fork")
-    current = context.Array("l", [-1] * len(chunks), lock=False)
-    _current[:] = [current]  # inherited by the forked workers, which write to it
-    try:
-        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-            return list(pool.map(_load_chunk, chunks, [max_bytes] * len(chunks), range(len(chunks))))
-    except concurrent.futures.process.BrokenProcessPool:
-        # A worker died (the C parser can crash on a file no check foresaw): name the files being parsed then.
-        busy = [chunks[slot][index] for slot, index in enumerate(current) if index >= 0]
-        return [([], [_problem(str(path), _CRASHED) for path in _crashers(busy, max_bytes, context)])]
-    finally:
+        workers = min(os.cpu_count() or 1, 8)
+        forkable = "fork" in multiprocessing.get_all_start_methods()  # not on Windows, nor where a platform lacks it
+        if len(files) < PARALLEL_FROM or workers < 2 or threading.active_count() > 1 or not forkable:
+            return
+        import concurrent.futures
+
+        size = -(-len(files) // workers)
+        self._chunks = [files[start : start + size] for start in range(0, len(files), size)]
+        log.debug("loading %d files in %d processes", len(files), len(self._chunks))
+        self._context = multiprocessing.get_context("fork")
+        self._current = self._context.Array("l", [-1] * len(self._chunks), lock=False)
+        _current[:] = [self._current]  # inherited by the forked workers, which write to it
+        self._pool = concurrent.futures.ProcessPoolExecutor(len(self._chunks), mp_context=self._context)
+        self._futures = [
+            self._pool.submit(_load_chunk, chunk, max_bytes, slot) for slot, chunk in enumerate(self._chunks)
+        ]
+
+    def __enter__(self) -> Parsing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def result(self) -> tuple[list[Document], list[errors.ManifestProblem]]:
+        documents: list[Document] = []
+        problems = list(self._problems)
+        for loaded, found in self._chunk_results():
+            documents.extend(loaded)
+            problems.extend(found)
+        return documents, problems
+
+    def _chunk_results(self) -> list[tuple[list[Document], list[errors.ManifestProblem]]]:
+        if self._pool is None:
+            return [_load_chunk(self._chunks[0], self.max_bytes)]
+        import concurrent.futures
+
+        try:
+            return [future.result() for future in self._futures]
+        except concurrent.futures.process.BrokenProcessPool:
+            # A worker died (the C parser can crash on a file no check foresaw): name the files parsed then.
+            busy = [self._chunks[slot][index] for slot, index in enumerate(self._current) if index >= 0]
+            crashed = _crashers(busy, self.max_bytes, self._context)
+            return [([], [_problem(str(path), _CRASHED) for path in crashed])]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the workers: a run that fails before it needs the manifests does not wait for their parse."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if not all(future.done() for future in self._futures):
+            # Each worker holds a whole chunk, so nothing is left to cancel: the parse is stopped instead.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
         _current.clear()
 
 

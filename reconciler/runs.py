@@ -97,11 +97,12 @@ def prepare(
     selection: Selection = Selection(),
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
     context: environments.Context | None = None,
+    parsing: loading.Parsing | None = None,
 ) -> Prepared:
     """Validate (as ``context``'s environment gets the manifests), select and resolve references; an unset
-    variable is a manifest error at its position."""
+    variable is a manifest error at its position. ``parsing`` is the parse of ``paths``, if begun already."""
     context = context or environments.Context()
-    loaded = validating.load(paths, max_bytes=max_bytes, context=context)
+    loaded = validating.load(paths, max_bytes=max_bytes, context=context, parsing=parsing)
     selection = replace(selection, key_prefix=context.key_prefix)
     entries = [entry for entry in loaded if selection.keeps(entry)]
     unmatched = selection.unmatched(loaded)

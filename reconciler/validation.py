@@ -47,10 +47,11 @@ def load(
     *,
     max_bytes: int = loading.DEFAULT_MAX_BYTES,
     context: environments.Context | None = None,
+    parsing: loading.Parsing | None = None,
 ) -> list[Entry]:
     """Every manifest under ``paths``, as ``context``'s environment gets it; raises :class:`errors.ManifestErrors`
-    with all problems of all files."""
-    documents, problems = documents_of(paths, max_bytes=max_bytes, context=context)
+    with all problems of all files. ``parsing`` is the parse of ``paths`` if the caller began it already."""
+    documents, problems = documents_of(paths, max_bytes=max_bytes, context=context, parsing=parsing)
     entries, found = entries_of(documents, context or environments.Context())
     problems += found
     if problems:
@@ -59,11 +60,16 @@ def load(
 
 
 def load_every(
-    paths: Sequence[str], contexts: Sequence[environments.Context], *, max_bytes: int = loading.DEFAULT_MAX_BYTES
+    paths: Sequence[str],
+    contexts: Sequence[environments.Context],
+    *,
+    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    parsing: loading.Parsing | None = None,
 ) -> dict[str | None, list[Entry]]:
     """The manifests as each environment gets them, parsed once. A problem found in every environment is
     reported once; one found in some is labelled with them (``[prod]``), since a fix must go where it applies."""
-    documents, problems = documents_of(paths, max_bytes=max_bytes, context=contexts[0] if contexts else None)
+    context = contexts[0] if contexts else None
+    documents, problems = documents_of(paths, max_bytes=max_bytes, context=context, parsing=parsing)
     found: dict[errors.ManifestProblem, list[str]] = {}
     entries: dict[str | None, list[Entry]] = {}
     for context in contexts:
@@ -80,10 +86,14 @@ def load_every(
 
 
 def documents_of(
-    paths: Sequence[str], *, max_bytes: int, context: environments.Context | None
+    paths: Sequence[str],
+    *,
+    max_bytes: int,
+    context: environments.Context | None,
+    parsing: loading.Parsing | None = None,
 ) -> tuple[list[loading.Document], list[errors.ManifestProblem]]:
     """The documents under ``paths``, the project file's own left out (it is no manifest)."""
-    documents, problems = loading.load(paths, max_bytes=max_bytes)
+    documents, problems = parsing.result() if parsing is not None else loading.load(paths, max_bytes=max_bytes)
     project = context.project if context is not None else None
     if project is not None:
         own = Path(os.path.abspath(project.file))

@@ -30,7 +30,7 @@ from reconciler.cli.output import confirmed, full_values_option, progress_bar, s
 from reconciler.cli.running import interruptibly, reading, run_async
 
 if TYPE_CHECKING:
-    from reconciler import plans, reports
+    from reconciler import loading, plans, reports
 
 
 @cli.command()
@@ -52,12 +52,31 @@ def apply(
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
+    from reconciler import loading
+
+    # Begun first: the manifests are parsed in other processes while this one imports what plans with them
+    # (a single plan file is one file: nothing is begun for it).
+    with loading.Parsing(paths, max_bytes=options["max_file_bytes"]) as parsing:
+        return _apply(parsing, paths, auto_approve=auto_approve, output=output, detailed_exitcode=detailed_exitcode,
+                      full_values=full_values, options=options)  # fmt: skip
+
+
+def _apply(
+    parsing: loading.Parsing,
+    paths: tuple[str, ...],
+    *,
+    auto_approve: bool,
+    output: str,
+    detailed_exitcode: bool,
+    full_values: bool,
+    options: dict[str, Any],
+) -> int:
     from reconciler import client, planfiles, runs
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
         _refuse_planning_flags(paths[0], {**options, "detailed_exitcode": detailed_exitcode})
         return _apply_planfile(paths[0], output, options)
-    prepared, config, selection = prepare(paths, options)
+    prepared, config, selection = prepare(paths, options, parsing)
     token = client.Token()  # one key exchange for the run: the plan's client hands its token to apply's
     with progress_bar("Reading", len(prepared.entries)) as progress:
         lifecycle = lifecycle_from(options)

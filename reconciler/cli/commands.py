@@ -38,22 +38,26 @@ def validate(paths: tuple[str, ...], max_file_bytes: int, **options: Any) -> int
     """
     import os
 
-    from reconciler import contexts, validation
+    from reconciler import loading
 
-    options["max_file_bytes"] = max_file_bytes
-    if options.get("env") or os.environ.get(contexts.ENV_VARIABLE):
-        context = context_from(paths, options)
-        entries = validation.load(paths, max_bytes=max_file_bytes, context=context)
-        click.echo(f"{_manifests(len(entries))} valid in environment {context.env}.")
-        return EXIT_OK
-    every = contexts.every(
-        paths,
-        project=options.get("project"),
-        given=options.get("variables") or (),
-        environ=os.environ,
-        max_bytes=max_file_bytes,
-    )
-    found = validation.load_every(paths, every, max_bytes=max_file_bytes)
+    # Begun first: the manifests are parsed in other processes while this one imports what validates them.
+    with loading.Parsing(paths, max_bytes=max_file_bytes) as parsing:
+        from reconciler import contexts, validation
+
+        options["max_file_bytes"] = max_file_bytes
+        if options.get("env") or os.environ.get(contexts.ENV_VARIABLE):
+            context = context_from(paths, options)
+            entries = validation.load(paths, max_bytes=max_file_bytes, context=context, parsing=parsing)
+            click.echo(f"{_manifests(len(entries))} valid in environment {context.env}.")
+            return EXIT_OK
+        every = contexts.every(
+            paths,
+            project=options.get("project"),
+            given=options.get("variables") or (),
+            environ=os.environ,
+            max_bytes=max_file_bytes,
+        )
+        found = validation.load_every(paths, every, max_bytes=max_file_bytes, parsing=parsing)
     if list(found) == [None]:
         click.echo(f"{_manifests(len(found[None]))} valid.")
     else:

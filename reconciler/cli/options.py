@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from reconciler import environments, plans, runs, settings
+    from reconciler import environments, loading, plans, runs, settings
 
 max_bytes_option = click.option(
     "--max-file-bytes",
@@ -194,13 +194,15 @@ def context_from(paths: Sequence[str], options: dict[str, Any]) -> environments.
     )
 
 
-def prepare(paths: Sequence[str], options: dict[str, Any]) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
+def prepare(
+    paths: Sequence[str], options: dict[str, Any], parsing: loading.Parsing | None = None
+) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
     from reconciler import runs
 
     selection = selection_from(options)
     context = context_from(paths, options)
     prepared = runs.prepare(
-        paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"], context=context
+        paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"], context=context, parsing=parsing
     )
     return prepared, settings_from(options, context), selection
 

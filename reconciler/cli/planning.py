@@ -12,7 +12,7 @@ from reconciler.cli.output import check_out, full_values_option, plan_meta, prog
 from reconciler.cli.running import reading
 
 if TYPE_CHECKING:
-    from reconciler import plans
+    from reconciler import loading, plans
 
 FORMATS: Final = click.Choice(["text", "json", "markdown"])
 
@@ -40,7 +40,25 @@ def plan(
     **options: Any,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
+    from reconciler import loading
 
+    # Begun first: the manifests are parsed in other processes while this one imports what plans with them.
+    with loading.Parsing(paths, max_bytes=options["max_file_bytes"]) as parsing:
+        return _plan(parsing, paths, output, out=out, drift=drift, detailed_exitcode=detailed_exitcode,
+                     full_values=full_values, options=options)  # fmt: skip
+
+
+def _plan(
+    parsing: loading.Parsing,
+    paths: tuple[str, ...],
+    output: str,
+    *,
+    out: str | None,
+    drift: bool,
+    detailed_exitcode: bool,
+    full_values: bool,
+    options: dict[str, Any],
+) -> int:
     from reconciler import plans, runs
 
     if out:
@@ -48,7 +66,7 @@ def plan(
     lifecycle = lifecycle_from(options)
     if drift:
         _refuse_writing_flags(options)
-    prepared, config, selection = prepare(paths, options)
+    prepared, config, selection = prepare(paths, options, parsing)
     with progress_bar("Reading", len(prepared.entries)) as progress:
         located = output == "markdown" or out is not None  # a saved plan keeps its lines, for `show`
         work = runs.plan(

@@ -40,3 +40,54 @@ def test_many_manifests_load_in_parallel_with_every_problem_in_place(tmp_path: P
         f"error: {folder / 'job-00399.yaml'}:3:12: job {generated.job_id(1)} is already managed by "
         f"{folder / 'job-00001.yaml'}:3:12",
     ]
+
+
+STOPPED_EARLY = r"""
+import multiprocessing, sys, time
+from reconciler import loading
+parsing = loading.Parsing([sys.argv[1]])
+assert multiprocessing.active_children(), "the parse did not begin in other processes"
+begun = time.monotonic()
+parsing.close()
+print(f"{time.monotonic() - begun:.3f} {len(multiprocessing.active_children())}")
+"""
+
+
+def test_a_parse_stopped_before_its_result_leaves_no_worker_and_no_wait(tmp_path: Path) -> None:
+    """A run that fails before it needs the manifests (a bad --out) must not wait for a parse it drops."""
+    folder = tmp_path / "jobs"
+    generated.write_manifests(folder, 3000)
+    outcome = subprocess.run(
+        [sys.executable, "-c", STOPPED_EARLY, str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    waited, left = outcome.stdout.split()
+    assert left == "0"
+    assert float(waited) < 5  # the parse of 3,000 files itself takes about a second; stopping it, milliseconds
+
+
+def test_validate_begins_the_parse_before_it_imports_what_validates(tmp_path: Path) -> None:
+    """The order the overlap depends on (plan and apply begin it the same way): the parse is running before
+    pydantic and httpx are imported."""
+    folder = tmp_path / "jobs"
+    generated.write_manifests(folder, 300)
+    probe = (
+        "import sys, multiprocessing; from reconciler import loading; real = loading.Parsing.__init__\n"
+        "def init(self, *a, **k):\n"
+        "    assert 'pydantic' not in sys.modules and 'httpx' not in sys.modules, 'imported before the parse'\n"
+        "    real(self, *a, **k); print('begun with', len(multiprocessing.active_children()), 'workers')\n"
+        "loading.Parsing.__init__ = init\n"
+        "from reconciler.cli import commands; commands.main(['validate', sys.argv[1]])\n"
+    )
+    outcome = subprocess.run(
+        [sys.executable, "-c", probe, str(folder)], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert outcome.returncode == 0, outcome.stderr
+    assert "begun with" in outcome.stdout
+    assert "begun with 0 workers" not in outcome.stdout
+    assert "300 manifests valid." in outcome.stdout

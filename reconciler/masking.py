@@ -15,35 +15,44 @@ from typing import Any
 from reconciler import diffs, manifests, redaction, references, states
 
 
-def exposure(
-    desired: states.Job | None, current: states.Job | None, sensitive: frozenset[redaction.Path]
-) -> tuple[frozenset[str], bool]:
-    """Every secret of a job, by value, and whether any value of it needs masking.
+@dataclass(frozen=True)
+class Exposure:
+    """A job's secrets, by value, and whether any value of it needs masking at all.
 
     The secrets are what the manifest took from the environment (the template id too), and every credential
     leaf and every value at a sensitive path on either side: a value from this set is masked wherever a diff
     places it, and scrubbed from the API's error messages.
     """
+
+    secrets: frozenset[str] = frozenset()
+    needed: bool = False
+
+    def __or__(self, other: Exposure) -> Exposure:
+        return Exposure(self.secrets | other.secrets, self.needed or other.needed)
+
+
+def exposure_of(job: states.Job | None, sensitive: frozenset[redaction.Path], *, desired: bool) -> Exposure:
+    """One side's :class:`Exposure`; the desired side's is found once per run and kept with the manifests."""
+    if job is None:
+        return Exposure(needed=bool(sensitive))
     values: set[str] = set()
     needed = bool(sensitive)
-    for job in (desired, current):
-        if job is None:
-            continue
-        for unit, value in job.units.items():
-            found, met = redaction.exposure(value, states.unit_path(unit), sensitive)
-            values.update(found)
-            needed = needed or met
-        if references.TEMPLATE in sensitive and job is desired and job.template_id:
-            values.add(job.template_id)
+    for unit, value in job.units.items():
+        found, met = redaction.exposure(value, states.unit_path(unit), sensitive)
+        values.update(found)
+        needed = needed or met
+    if desired and references.TEMPLATE in sensitive and job.template_id:
+        values.add(job.template_id)
     values.discard("")
-    return frozenset(values), needed
+    return Exposure(frozenset(values), needed)
 
 
 def secret_values(
     desired: states.Job | None, current: states.Job | None, sensitive: frozenset[redaction.Path]
 ) -> frozenset[str]:
-    """The secrets of :func:`exposure` alone."""
-    return exposure(desired, current, sensitive)[0]
+    """The secrets of both sides of a job."""
+    both = exposure_of(desired, sensitive, desired=True) | exposure_of(current, sensitive, desired=False)
+    return both.secrets
 
 
 @dataclass(frozen=True)
@@ -59,10 +68,17 @@ class Mask:
 
     @classmethod
     def of(
-        cls, desired: states.Job | None, current: states.Job | None, sensitive: frozenset[redaction.Path], key: bytes
+        cls,
+        desired: states.Job | None,
+        current: states.Job | None,
+        sensitive: frozenset[redaction.Path],
+        key: bytes,
+        known: Exposure | None = None,
     ) -> Mask:
-        secrets, needed = exposure(desired, current, sensitive)
-        return cls(sensitive, key, secrets, needed)
+        """The mask of a job's two sides; ``known`` is the desired side's exposure, if found already."""
+        ours = known if known is not None else exposure_of(desired, sensitive, desired=True)
+        both = ours | exposure_of(current, sensitive, desired=False)
+        return cls(sensitive, key, both.secrets, both.needed)
 
     def value(self, value: Any, path: redaction.Path) -> Any:
         if not self.needed:

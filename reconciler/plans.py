@@ -170,6 +170,7 @@ class Inputs:
     generation: int = 0
     run: bool = False
     options: Options = Options()
+    exposure: masking.Exposure | None = None  # the desired side's, if found already
 
 
 def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None) -> Plan:
@@ -177,7 +178,7 @@ def build(inputs: Sequence[Inputs], key: bytes, requests: Requests | None = None
 
 
 def plan_job(inputs: Inputs, key: bytes) -> JobPlan:
-    mask = masking.Mask.of(inputs.desired, inputs.current, inputs.sensitive, key)
+    mask = masking.Mask.of(inputs.desired, inputs.current, inputs.sensitive, key, inputs.exposure)
     planned = _plan_job(inputs, mask)
     if not planned.calls:
         return planned

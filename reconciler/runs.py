@@ -83,6 +83,7 @@ class Prepared:
     declared: Mapping[str, states.Job]
     scope: markers.Scope = field(default_factory=markers.Scope)
     roots: Mapping[str, str] = field(default_factory=dict)  # job id -> the root its manifest was found under
+    exposures: Mapping[str, masking.Exposure] = field(default_factory=dict)  # the desired side's secrets, by job
 
     def identity(self, entry: validating.Entry) -> markers.Identity:
         """How the entry's job is named, and the root and environment a job created for it records."""
@@ -113,6 +114,7 @@ def prepare(
     desired: dict[str, states.Job] = {}
     declared: dict[str, states.Job] = {}
     sensitive: dict[str, frozenset[redaction.Path]] = {}
+    exposures: dict[str, masking.Exposure] = {}
     problems: list[errors.ManifestProblem] = []
     keys = context.key_variables
     usable = {name: value for name, value in environ.items() if name not in keys} if keys else environ
@@ -126,7 +128,8 @@ def prepare(
             problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {reason}"))
         desired[entry.job_id] = resolved
         declared[entry.job_id] = wanted
-        sensitive[entry.job_id] = references.sensitive_paths(wanted)
+        sensitive[entry.job_id] = found = references.sensitive_paths(wanted)
+        exposures[entry.job_id] = masking.exposure_of(resolved, found, desired=True)
     if problems:
         raise errors.ManifestErrors(problems)
     anchor = context.project.folder if context.project is not None else None
@@ -134,7 +137,7 @@ def prepare(
     root_of = roots.finder(paths, given)
     found_under = {entry.job_id: root_of(entry.document.file) for entry in entries}
     scope = markers.Scope.of(given, context.env)
-    return Prepared(tuple(entries), desired, sensitive, declared, scope, found_under)
+    return Prepared(tuple(entries), desired, sensitive, declared, scope, found_under, exposures)
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ async def plan(
             generation=fetched.generations.get(entry.job_id, 0),
             run=entry.manifest.spec.run,
             options=options,
+            exposure=prepared.exposures.get(entry.job_id),
         )
         for entry in prepared.entries
     ]
@@ -303,7 +307,9 @@ async def apply(
 
 
 def _secret_values(prepared: Prepared) -> set[str]:
-    return _secret_values_in(prepared.desired, prepared.sensitive)
+    if prepared.exposures.keys() != prepared.desired.keys():
+        return _secret_values_in(prepared.desired, prepared.sensitive)
+    return {secret for exposure in prepared.exposures.values() for secret in exposure.secrets}
 
 
 def _secret_values_in(

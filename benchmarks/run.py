@@ -188,24 +188,24 @@ class Bench:
 
     def plans(self) -> None:
         self.emulator.set_latency(0)
-        for jobs, budget in ((JOBS, 1.0), (MANY_JOBS, 5.0)):
+        for jobs in (JOBS, MANY_JOBS):
             fleet = self.fleet(jobs)
             log(f"plan, {jobs:,} jobs, no latency")
             reps = self.reps if jobs == JOBS else max(1, self.reps - 1)
             runs, wall, cpu = self.timed_plans(fleet, reps)
             self.rows.append(
                 Row(
-                    f"plan {jobs:,} jobs @0 ms, end to end (process start included)",
+                    f"small shape: plan {jobs:,} jobs @0 ms, end to end (process start included)",
                     f"{wall:.2f} s (CPU {cpu:.2f} s)",
-                    f"≤ {budget:g} s",
-                    wall <= budget,
+                    "(information)",
+                    None,
                 )
             )
             reads = max(counters["reads"] for _, counters in runs)
             minimum = min(jobs, pages(jobs))
             self.rows.append(
                 Row(
-                    f"plan {jobs:,} jobs: reads vs min(jobs, pages) = {minimum}",
+                    f"small shape: plan {jobs:,} jobs: reads vs min(jobs, pages) = {minimum}",
                     f"{reads} ({reads / minimum:.2f}×)",
                     "1.00×",
                     reads <= minimum,
@@ -213,9 +213,8 @@ class Bench:
             )
             if jobs == MANY_JOBS:
                 peak = max(run.maxrss_mib for run, _ in runs) * 2**20 / 1e6
-                self.rows.append(
-                    Row(f"plan {jobs:,} jobs: peak RSS (VmHWM)", f"{peak:.0f} MB", "≤ 250 MB", peak <= 250)
-                )
+                row = Row(f"small shape: plan {jobs:,} jobs: peak RSS", f"{peak:.0f} MB", "(information)", None)
+                self.rows.append(row)
         self.project_plan()
         fleet = self.fleet(SMALL_JOBS)
         log(f"plan, {SMALL_JOBS} jobs in an account of {SMALL_JOBS}")
@@ -266,32 +265,37 @@ class Bench:
             Row(
                 f"plan {JOBS:,} jobs of a project (defaults, overrides, variables) @0 ms, end to end",
                 f"{wall:.2f} s (CPU {cpu:.2f} s)",
-                "≤ 1 s",
-                wall <= 1.0,
+                "(information)",
+                None,
             )
         )
 
-    # 6. The realistic shape, and Terraform's no-change plan beside ours ------------------------------
+    # 6. The realistic shape, which carries the time targets, and Terraform's no-change plan beside ours --
     #
-    # The small shape above is the least a manifest can say; users write manifests like examples/jobs/. Its
-    # rows are shown for information until the targets move onto it (see the README's performance section).
+    # The small shape above is the least a manifest can say; users write manifests like examples/jobs/, and
+    # the targets are theirs. The small shape's times stay in the table, for information.
 
     def realistic(self) -> None:
         self.emulator.set_latency(0)
         small = self.fleet(JOBS)
-        for jobs in (JOBS, MANY_JOBS):
+        for jobs, budget in ((JOBS, 0.6), (MANY_JOBS, 3.0)):
             fleet = self.realistic_fleet(jobs)
             log(f"plan, {jobs:,} realistic jobs, no latency")
             runs, wall, cpu = self.timed_plans(fleet, self.reps if jobs == JOBS else max(1, self.reps - 1))
-            peak = max(run.maxrss_mib for run, _ in runs) * 2**20 / 1e6
             self.rows.append(
                 Row(
-                    f"realistic shape: plan {jobs:,} jobs @0 ms, end to end (peak RSS {peak:.0f} MB)",
+                    f"realistic shape: plan {jobs:,} jobs @0 ms, end to end (process start included)",
                     f"{wall:.2f} s (CPU {cpu:.2f} s)",
-                    "(information)",
-                    None,
+                    f"≤ {budget:g} s",
+                    wall <= budget,
                 )
             )
+            if jobs == MANY_JOBS:
+                peak = max(run.maxrss_mib for run, _ in runs) * 2**20 / 1e6
+                self.rows.append(
+                    Row(f"realistic shape: plan {jobs:,} jobs: peak RSS (VmHWM)", f"{peak:.0f} MB", "≤ 250 MB",
+                        peak <= 250)
+                )  # fmt: skip
             reads, minimum = max(counters["reads"] for _, counters in runs), min(jobs, pages(jobs))
             self.rows.append(
                 Row(
@@ -309,10 +313,10 @@ class Bench:
             timed[shape] = harness.median([run.wall for run in runs])
         self.rows.append(
             Row(
-                f"validate {JOBS:,} files: realistic shape (small shape {timed['small']:.2f} s)",
+                f"realistic shape: validate {JOBS:,} files (small shape {timed['small']:.2f} s)",
                 f"{timed['realistic']:.2f} s ({timed['realistic'] / timed['small']:.2f}×)",
-                "(information)",
-                None,
+                "≤ 0.5 s",
+                timed["realistic"] <= 0.5,
             )
         )
         self.terraform()
@@ -356,12 +360,12 @@ class Bench:
 
     def terraform(self) -> None:
         """Our no-change plan of 1,000 realistic jobs and Terraform's of 1,000 built-in resources, alternately."""
-        name = f"Terraform no-change plan of {JOBS:,} terraform_data resources vs ours of {JOBS:,} realistic jobs"
+        name = f"realistic shape: our no-change plan of {JOBS:,} jobs vs Terraform's of {JOBS:,} terraform_data"
         try:
             log(f"terraform: applying {JOBS:,} terraform_data resources once (not measured)")
             yardstick = terraform.Terraform(self.scratch / "terraform", JOBS)
         except FileNotFoundError:
-            self.rows.append(Row(name, "skipped: terraform is not on PATH", "(information)", None))
+            self.rows.append(Row(name, "skipped: terraform is not on PATH", "≤ 0.2×", None))
             return
         fleet = self.realistic_fleet(JOBS)
         in_sync = harness.Fleet(fleet.folder, _in_sync(fleet), fleet.jobs, 0, 0)
@@ -374,8 +378,8 @@ class Bench:
             Row(
                 f"{name} ({terraform.version()}): ratio of medians",
                 f"{mine / tf:.2f}× ({mine:.2f} s vs {tf:.2f} s)",
-                "(information)",
-                None,
+                "≤ 0.2×",
+                mine / tf <= 0.2,
             )
         )
 

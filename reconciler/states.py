@@ -130,13 +130,32 @@ def integral_floats(value: Any) -> Any:
     """Struct numbers are doubles on the wire, so ``4`` returns as ``4.0``: read integral doubles as ints.
 
     Booleans are left alone (``True`` is an ``int`` in Python but a distinct kind in a Struct). Keys are never
-    renamed: the API does not camelCase the keys of free-form Structs. Every value of every job passes here,
-    so the scalars that need nothing are kept without a call.
+    renamed: the API does not camelCase the keys of free-form Structs. Every value of every job passes here:
+    a mapping or list with nothing to change is returned as it is, not copied (no caller changes a value in
+    place), so a job's state shares the parsed answer's objects instead of doubling them.
     """
     if isinstance(value, dict):
-        return {key: item if item.__class__ in KEPT else integral_floats(item) for key, item in value.items()}
+        changed: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if item.__class__ in KEPT:
+                continue
+            new = integral_floats(item)
+            if new is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        return value if changed is None else changed
     if isinstance(value, list):
-        return [item if item.__class__ in KEPT else integral_floats(item) for item in value]
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            if item.__class__ in KEPT:
+                continue
+            new = integral_floats(item)
+            if new is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = new
+        return value if items is None else items
     if isinstance(value, float) and value.is_integer():  # false for inf and nan
         return int(value)
     return value

@@ -41,7 +41,7 @@ def show_plan(
     if output == "json":
         from reconciler.rendering import document
 
-        document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta), sys.stdout)
+        document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta, lazy=True), sys.stdout)
     elif output == "markdown":
         from reconciler.rendering import markdown
 
@@ -90,7 +90,7 @@ def save_plan(plan: plans.Plan, path: str, meta: dict[str, Any], *, partial: boo
     from reconciler.rendering import document
 
     out = io.StringIO()
-    document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta), out)
+    document.write(document.plan_document(plan, partial=partial, drift=drift, meta=meta, lazy=True), out)
     try:
         files.write_atomically(Path(path), out.getvalue())
     except OSError as error:

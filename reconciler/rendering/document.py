@@ -8,7 +8,7 @@ never a secret), the redacted *basis* its bodies depend on, and the sensitive pa
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final, TextIO
 
 from reconciler import diffs, plans, redaction, reports
@@ -17,8 +17,15 @@ FORMAT_VERSION: Final = 1
 
 
 def plan_document(
-    plan: plans.Plan, *, partial: bool = False, drift: bool = False, meta: Mapping[str, Any] | None = None
+    plan: plans.Plan,
+    *,
+    partial: bool = False,
+    drift: bool = False,
+    meta: Mapping[str, Any] | None = None,
+    lazy: bool = False,
 ) -> dict[str, Any]:
+    """The plan as plain JSON data. ``lazy`` leaves the jobs as an iterator, each job's data built as
+    :func:`write` reaches it: a plan of 10,000 jobs is then never held whole a second time."""
     counts = plan.counts
     return {
         "format_version": FORMAT_VERSION,
@@ -44,7 +51,7 @@ def plan_document(
             "calls": plan.calls,
         },
         "requests": _requests(plan.requests),
-        "jobs": [_job(job) for job in plan.jobs],
+        "jobs": map(_job, plan.jobs) if lazy else [_job(job) for job in plan.jobs],
     }
 
 
@@ -121,7 +128,8 @@ def write(document: Mapping[str, Any], out: TextIO) -> None:
     size = 0
     for index, (key, value) in enumerate(document.items()):
         chunk.append(("," if index else "") + f"\n  {encode(key)}: ")
-        if isinstance(value, list) and value:
+        if isinstance(value, (list, Iterator)):
+            position = -1
             for position, item in enumerate(value):
                 line = ("[" if position == 0 else ",") + "\n    " + encode(item)
                 chunk.append(line)
@@ -129,7 +137,7 @@ def write(document: Mapping[str, Any], out: TextIO) -> None:
                 if size >= 65536:
                     out.write("".join(chunk))
                     chunk, size = [], 0
-            chunk.append("\n  ]")
+            chunk.append("\n  ]" if position >= 0 else "[]")
         else:
             chunk.append(encode(value))
     chunk.append("\n}\n")

@@ -179,10 +179,14 @@ def load(
 PARALLEL_FROM: Final = 256
 
 
+CHUNKS_PER_WORKER: Final = 4
+
+
 class Parsing:
     """The manifests under some paths, being parsed: in forked processes from the moment this is made, so that
     what the caller does meanwhile (importing what it validates and plans with, reading the project file)
-    overlaps the parse. :meth:`result` collects it; leaving the ``with`` block stops what is left of it.
+    overlaps the parse. :meth:`chunks` hands each share of the files over as soon as it is parsed, so the
+    caller validates the first while the last are still parsing; leaving the ``with`` block stops the rest.
     """
 
     def __init__(self, paths: Sequence[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -200,13 +204,13 @@ class Parsing:
             return
         import concurrent.futures
 
-        size = -(-len(files) // workers)
+        size = -(-len(files) // (workers * CHUNKS_PER_WORKER))
         self._chunks = [files[start : start + size] for start in range(0, len(files), size)]
-        log.debug("loading %d files in %d processes", len(files), len(self._chunks))
+        log.debug("loading %d files in %d processes", len(files), workers)
         self._context = multiprocessing.get_context("fork")
         self._current = self._context.Array("l", [-1] * len(self._chunks), lock=False)
         _current[:] = [self._current]  # inherited by the forked workers, which write to it
-        self._pool = concurrent.futures.ProcessPoolExecutor(len(self._chunks), mp_context=self._context)
+        self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=self._context)
         self._futures = [
             self._pool.submit(_load_chunk, chunk, max_bytes, slot) for slot, chunk in enumerate(self._chunks)
         ]
@@ -218,25 +222,30 @@ class Parsing:
         self.close()
 
     def result(self) -> tuple[list[Document], list[errors.ManifestProblem]]:
+        """Every document and every problem, once the whole parse is done."""
         documents: list[Document] = []
-        problems = list(self._problems)
-        for loaded, found in self._chunk_results():
+        problems: list[errors.ManifestProblem] = []
+        for loaded, found in self.chunks():
             documents.extend(loaded)
             problems.extend(found)
         return documents, problems
 
-    def _chunk_results(self) -> list[tuple[list[Document], list[errors.ManifestProblem]]]:
+    def chunks(self) -> Iterator[tuple[list[Document], list[errors.ManifestProblem]]]:
+        """The documents and problems share by share, in the files' order (the folders' problems first)."""
+        yield [], list(self._problems)
         if self._pool is None:
-            return [_load_chunk(self._chunks[0], self.max_bytes)]
+            yield _load_chunk(self._chunks[0], self.max_bytes)
+            return
         import concurrent.futures
 
         try:
-            return [future.result() for future in self._futures]
+            for future in self._futures:
+                yield future.result()
         except concurrent.futures.process.BrokenProcessPool:
             # A worker died (the C parser can crash on a file no check foresaw): name the files parsed then.
             busy = [self._chunks[slot][index] for slot, index in enumerate(self._current) if index >= 0]
             crashed = _crashers(busy, self.max_bytes, self._context)
-            return [([], [_problem(str(path), _CRASHED) for path in crashed])]
+            yield [], [_problem(str(path), _CRASHED) for path in crashed]
         finally:
             self.close()
 
@@ -246,7 +255,7 @@ class Parsing:
         if pool is None:
             return
         if not all(future.done() for future in self._futures):
-            # Each worker holds a whole chunk, so nothing is left to cancel: the parse is stopped instead.
+            # The shares being parsed cannot be cancelled, only the waiting ones: the workers are stopped instead.
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)

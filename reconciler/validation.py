@@ -6,6 +6,7 @@ that pydantic cannot express well (credentials written in plain text, malformed 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import difflib
 import functools
@@ -50,10 +51,20 @@ def load(
     parsing: loading.Parsing | None = None,
 ) -> list[Entry]:
     """Every manifest under ``paths``, as ``context``'s environment gets it; raises :class:`errors.ManifestErrors`
-    with all problems of all files. ``parsing`` is the parse of ``paths`` if the caller began it already."""
-    documents, problems = documents_of(paths, max_bytes=max_bytes, context=context, parsing=parsing)
-    entries, found = entries_of(documents, context or environments.Context())
-    problems += found
+    with all problems of all files. ``parsing`` is the parse of ``paths`` if the caller began it already.
+
+    Each share of the files is validated as soon as it is parsed, while the next shares are still parsing.
+    """
+    context = context or environments.Context()
+    entries: list[Entry] = []
+    problems: list[errors.ManifestProblem] = []
+    with contextlib.nullcontext(parsing) if parsing is not None else loading.Parsing(paths, max_bytes=max_bytes) as run:
+        for documents, found in run.chunks():
+            problems += found
+            valid, invalid = _entries(_manifests_only(documents, context), context)
+            entries += valid
+            problems += invalid
+    problems.extend(_duplicate_ids(entries))
     if problems:
         raise errors.ManifestErrors(_unique(problems))
     return entries
@@ -94,17 +105,28 @@ def documents_of(
 ) -> tuple[list[loading.Document], list[errors.ManifestProblem]]:
     """The documents under ``paths``, the project file's own left out (it is no manifest)."""
     documents, problems = parsing.result() if parsing is not None else loading.load(paths, max_bytes=max_bytes)
+    return _manifests_only(documents, context), problems
+
+
+def _manifests_only(documents: list[loading.Document], context: environments.Context | None) -> list[loading.Document]:
     project = context.project if context is not None else None
-    if project is not None:
-        own = Path(os.path.abspath(project.file))
-        documents = [document for document in documents if Path(os.path.abspath(document.file)) != own]
-    return documents, problems
+    if project is None:
+        return documents
+    own = Path(os.path.abspath(project.file))
+    return [document for document in documents if Path(os.path.abspath(document.file)) != own]
 
 
 def entries_of(
     documents: Sequence[loading.Document], context: environments.Context
 ) -> tuple[list[Entry], list[errors.ManifestProblem]]:
     """Each document resolved for the context's environment and validated; the ones it leaves out dropped."""
+    entries, problems = _entries(documents, context)
+    return entries, [*problems, *_duplicate_ids(entries)]
+
+
+def _entries(
+    documents: Sequence[loading.Document], context: environments.Context
+) -> tuple[list[Entry], list[errors.ManifestProblem]]:
     entries = []
     problems: list[errors.ManifestProblem] = []
     for document in documents:
@@ -117,7 +139,6 @@ def entries_of(
         problems.extend(invalid)
         if entry is not None and not found:
             entries.append(entry)
-    problems.extend(_duplicate_ids(entries))
     return entries, problems
 
 

@@ -20,7 +20,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, Final, NoReturn
+from typing import IO, Any, Final, NoReturn
 
 import click
 
@@ -69,6 +69,18 @@ class UsageError(click.UsageError):
     """click's usage error, shown the same way (usage line, help hint, message), exiting 1."""
 
     exit_code = EXIT_ERROR
+
+
+class SettingError(click.ClickException):
+    """A setting refused while click reads it (a flag or a ``BYTENITE_*`` variable): one ``error:`` line and exit
+    1, as :func:`guarded` shows every error found later, rather than click's usage text."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        from reconciler.rendering.values import printable  # a variable's text is the user's, shown back
+
+        click.echo(f"error: {printable(self.format_message())}", err=True)
 
 
 @contextlib.contextmanager

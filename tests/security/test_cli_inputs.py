@@ -4,12 +4,16 @@ setting, exit 1, no traceback, and nothing read from or written to the API when 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from reconciler import cli, settings
 from reconciler.emulator.server import EmulatorServer
-from tests.security.helpers import Control, Runner, manifest_folder
+from tests.security.helpers import ROOT, Control, Runner, manifest_folder, run_subprocess
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -97,6 +101,49 @@ def test_a_bad_number_is_one_line_naming_the_setting(
     outcome = invoke("plan", str(jobs), *args, env=env)
     _one_line_error(outcome, named)
     assert control.requests() == []
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "0.0", "nan", "-inf", "soon"])
+@pytest.mark.parametrize("setting", settings.NUMBERS, ids=lambda setting: setting.variable)
+def test_a_variable_is_used_or_refused_never_replaced_by_its_default(
+    jobs: Path, invoke: Runner, control: Control, *, setting: settings.Number[Any, Any], text: str
+) -> None:
+    """Zero in particular: ``BYTENITE_RETRY_BUDGET=0`` must not quietly become the default of 120 s."""
+    outcome = invoke("plan", str(jobs), env={setting.variable: text})
+    _one_line_error(outcome, setting.variable, repr(text) if text == "soon" else "")
+    assert control.requests() == []
+
+
+def test_a_zero_retry_budget_in_the_environment_is_refused_by_the_installed_command(
+    jobs: Path, control: Control, environment: dict[str, str], tmp_path: Path
+) -> None:
+    outcome = run_subprocess(["plan", "jobs"], cwd=tmp_path, env={**environment, "BYTENITE_RETRY_BUDGET": "0"})
+    _one_line_error(outcome, "BYTENITE_RETRY_BUDGET must be a positive, finite number, got 0")
+    assert control.requests() == []
+
+
+def test_a_variable_given_is_used_and_a_flag_comes_before_it(jobs: Path, invoke: Runner, control: Control) -> None:
+    control.faults(faultRate=1.0)  # every request fails: the attempts made are the setting in use
+    outcome = invoke("plan", str(jobs), "--retry-budget", "5", env={"BYTENITE_RETRY_ATTEMPTS": "3"})
+    assert outcome.exit_code == 1, outcome.describe()
+    assert len(control.requests()) == 3
+    control.clear_log()
+    given = {"BYTENITE_RETRY_ATTEMPTS": "0", "BYTENITE_RETRY_BUDGET": "0"}  # refused if read: the flags win
+    outcome = invoke("plan", str(jobs), "--retry-attempts", "1", "--retry-budget", "5", env=given)
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "BYTENITE_RETRY" not in outcome.stderr, outcome.describe()
+    assert len(control.requests()) == 1
+
+
+def test_help_and_the_readme_name_each_setting_with_its_variable_and_default() -> None:
+    shown = CliRunner().invoke(cli.cli, ["plan", "--help"], terminal_width=400).stdout
+    table = (ROOT / "README.md").read_text()
+    for setting in (settings.API_URL, settings.JOBS_PREFIX, *settings.NUMBERS):
+        line = next((line for line in shown.splitlines() if line.strip().startswith(setting.flag + " ")), "")
+        assert setting.variable in line, shown
+        if setting.default is not None:
+            assert f"default: {setting.default}" in line or f"else {setting.default}" in line, line
+        assert re.search(rf"^\| `{setting.flag}` \| `{setting.variable}`", table, re.MULTILINE), setting.flag
 
 
 def test_plan_json_carries_the_api_url_and_equals_the_plan_file(

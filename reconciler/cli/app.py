@@ -32,6 +32,7 @@ EXIT_PARTIAL: Final = 4
 EXIT_INTERRUPTED: Final = 130
 MAX_PROBLEMS_SHOWN: Final = 40  # a screenful: a file with 10,000 broken documents must not flood the log
 QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
+_LISTING: Final = "reconciler.listing"  # set in ctx.meta while --help lists the commands
 
 
 class LazyGroup(click.Group):
@@ -42,17 +43,29 @@ class LazyGroup(click.Group):
     Parsing happens in two places, the group's own context and each subcommand's, so both are covered here.
     """
 
-    lazy: Final = {"emulator": "reconciler.emulator.command:command"}
+    # Each with its short help, so ``reconciler --help`` lists it without importing it: the emulator's flags are
+    # built from its pydantic model, and pydantic alone would double the time --help takes.
+    lazy: Final = {"emulator": ("reconciler.emulator.command:command", "Serve a local ByteNite API emulator.")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attribute = self.lazy[name].split(":")
+            path, short_help = self.lazy[name]
+            if ctx.meta.get(_LISTING):
+                return click.Command(name, short_help=short_help)
+            module, attribute = path.split(":")
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta[_LISTING]
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any

@@ -16,6 +16,7 @@ import pytest
 
 from reconciler import client, errors, settings
 from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.faults import FaultSettings
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import generated
 from tests.e2e.conftest import API_KEY, ROOT, Control
@@ -148,7 +149,7 @@ def test_read_only_client_refuses_writes_before_the_network(emulator: Control, s
 def test_an_interrupted_apply_starts_no_new_write_and_reports(tmp_path: Path, signum: int) -> None:
     count = 30
     generated.write_manifests(tmp_path / "jobs", count)
-    config = EmulatorConfig(api_key=API_KEY, step_seconds=0, latency_ms=150)
+    config = EmulatorConfig(api_key=API_KEY, step_seconds=0, faults=FaultSettings(latency_ms=150))
     with EmulatorServer(config) as server, Control.connect(server.base_url) as control:
         control.seed(generated.seed_jobs(count))
         env = {**os.environ, "BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}

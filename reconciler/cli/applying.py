@@ -25,6 +25,7 @@ from reconciler.cli.options import (
     context_from,
     lifecycle_from,
     manifest_options,
+    parsing_first,
     prepare,
     project_options,
     settings_from,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 @full_values_option
 @debug_option
 @guarded
+@parsing_first
 def apply(
     paths: tuple[str, ...],
     auto_approve: bool,
@@ -57,33 +59,13 @@ def apply(
     api: ApiFlags,
     project: ProjectFlags,
     manifest: ManifestFlags,
+    parsing: loading.Parsing,
 ) -> int:
     """Plan, show the plan, ask, then send only the PATCH calls needed.
 
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    from reconciler import loading
-
-    # Begun first: the manifests are parsed in other processes while this one imports what plans with them
-    # (a single plan file is one file: nothing is begun for it).
-    with loading.Parsing(paths, max_bytes=manifest.max_file_bytes) as parsing:
-        return _apply(parsing, paths, auto_approve=auto_approve, output=output, detailed_exitcode=detailed_exitcode,
-                      full_values=full_values, api=api, project=project, manifest=manifest)  # fmt: skip
-
-
-def _apply(
-    parsing: loading.Parsing,
-    paths: tuple[str, ...],
-    *,
-    auto_approve: bool,
-    output: str,
-    detailed_exitcode: bool,
-    full_values: bool,
-    api: ApiFlags,
-    project: ProjectFlags,
-    manifest: ManifestFlags,
-) -> int:
     from reconciler import client, planfiles, runs
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):

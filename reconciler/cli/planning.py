@@ -14,6 +14,7 @@ from reconciler.cli.options import (
     api_options,
     lifecycle_from,
     manifest_options,
+    parsing_first,
     prepare,
     project_options,
 )
@@ -38,6 +39,7 @@ FORMATS: Final = click.Choice(["text", "json", "markdown"])
 @full_values_option
 @debug_option
 @guarded
+@parsing_first
 def plan(
     paths: tuple[str, ...],
     output: str,
@@ -49,29 +51,9 @@ def plan(
     api: ApiFlags,
     project: ProjectFlags,
     manifest: ManifestFlags,
+    parsing: loading.Parsing,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
-    from reconciler import loading
-
-    # Begun first: the manifests are parsed in other processes while this one imports what plans with them.
-    with loading.Parsing(paths, max_bytes=manifest.max_file_bytes) as parsing:
-        return _plan(parsing, paths, output, out=out, drift=drift, detailed_exitcode=detailed_exitcode,
-                     full_values=full_values, api=api, project=project, manifest=manifest)  # fmt: skip
-
-
-def _plan(
-    parsing: loading.Parsing,
-    paths: tuple[str, ...],
-    output: str,
-    *,
-    out: str | None,
-    drift: bool,
-    detailed_exitcode: bool,
-    full_values: bool,
-    api: ApiFlags,
-    project: ProjectFlags,
-    manifest: ManifestFlags,
-) -> int:
     from reconciler import plans, runs
 
     if out:

@@ -1,31 +1,32 @@
-"""Helpers for the benchmark: the emulator as a separate process, its control API, manifests, timed CLI runs.
+"""Helpers for the benchmark: the emulator as a separate process and its control client, manifests, timed CLI
+runs.
 
-Only the standard library is used here, so the measuring process imports nothing of the reconciler and its
-start-up never competes with the subprocess being measured.
+The emulator process and its client are the tests' own (:mod:`reconciler.emulator.remote`). Every measured run is
+a fresh child process (``MEASURE``), so what this process imports never competes with what is measured.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from reconciler.emulator.remote import Control, EmulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 RECONCILER = str(VENV_BIN / "reconciler")
 API_KEY = "bench-key"
-SERVING = re.compile(r"serving (http://127\.0\.0\.1:\d+)/v1")
 
 # A child Python that runs one command, and reports its wall time, CPU time and peak RSS (ru_maxrss of its
 # only child, in KiB on Linux: RUSAGE_CHILDREN keeps the maximum over all children, hence a fresh child).
@@ -43,93 +44,27 @@ print(json.dumps({"wall": wall, "cpu": cpu, "code": code, "maxrss_kib": usage.ru
 """
 
 
+@dataclass(frozen=True)
 class Emulator:
-    """``python -m reconciler emulator`` on a free loopback port, in its own process (and its own GIL)."""
+    """The benchmark's emulator: its process, and the client that seeds it, sets its faults and reads its
+    counters (seeding 10,000 jobs takes longer than a test's timeout allows, hence 120 s)."""
 
-    def __init__(self, *, latency_ms: int = 0) -> None:
-        self.latency_ms = latency_ms
-        self.process: subprocess.Popen[str] | None = None
-        self.base_url = ""
-
-    def __enter__(self) -> Emulator:
-        command = [PYTHON, "-m", "reconciler", "emulator", "--port", "0", "--api-key", API_KEY]
-        command += ["--latency-ms", str(self.latency_ms), "--step-seconds", "0"]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT
-        )
-        try:
-            assert self.process.stdout is not None
-            line = self.process.stdout.readline()
-            match = SERVING.search(line)
-            if not match:
-                raise RuntimeError(f"the emulator did not announce its address: {line!r}")
-            self.base_url = match.group(1)
-            # Drain the rest of its stdout in the background would need a thread; it prints only a few lines,
-            # which fit in the pipe buffer, so leaving them unread cannot block it.
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    process: EmulatorProcess
+    control: Control
 
     @property
     def api_url(self) -> str:
-        return self.base_url + "/v1"
+        return self.process.url
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                self.call("GET", "/_emulator/counters")
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read() or b"null")
-
-    def reset(self) -> None:
-        self.call("POST", "/_emulator/reset", {"jobs": True, "log": True})
-
-    def seed(self, jobs: list[dict[str, Any]]) -> None:
-        for start in range(0, len(jobs), 2000):
-            self.call("POST", "/_emulator/jobs", {"jobs": jobs[start : start + 2000]})
-
-    def counters(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("GET", "/_emulator/counters")
-        return result
-
-    def requests(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.call("GET", "/_emulator/requests")["requests"]
-        return result
-
-    def set_faults(self, **settings: Any) -> None:
-        self.call("PUT", "/_emulator/faults", settings)
-
-    def set_latency(self, latency_ms: int) -> None:
-        self.call("PUT", "/_emulator/faults", {"latencyMs": latency_ms})
-        self.latency_ms = latency_ms
+@contextmanager
+def emulator() -> Iterator[Emulator]:
+    """The emulator in its own process (and its own GIL: its CPU never shares the measured process's)."""
+    with (
+        EmulatorProcess(api_key=API_KEY, python=PYTHON, cwd=ROOT) as process,
+        Control(process.base_url, api_key=API_KEY, timeout=120) as control,
+    ):
+        yield Emulator(process, control)
 
 
 # Jobs and manifests -----------------------------------------------------------------------------------

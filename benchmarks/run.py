@@ -94,15 +94,15 @@ class Bench:
         return self.fleets[jobs]
 
     def reseed(self, fleet: harness.Fleet) -> None:
-        self.emulator.reset()
-        self.emulator.seed(fleet.seed)
+        self.emulator.control.reset(faults=False)  # the latency set for this measurement stays
+        self.emulator.control.seed(fleet.seed)
 
     def plan(self, fleet: harness.Fleet, *extra: str) -> tuple[harness.Run, dict]:
         """One plan, on a freshly seeded emulator with a clean request log: the run and the counters."""
         self.reseed(fleet)
         run = harness.run_measured(["plan", str(fleet.folder), "--format", "json", *extra], self.env, self.scratch)
         check_plan(run, fleet)
-        return run, self.emulator.counters()
+        return run, self.emulator.control.counters()
 
     def apply(self, fleet: harness.Fleet, concurrency: int) -> tuple[harness.Run, dict]:
         self.reseed(fleet)
@@ -110,7 +110,7 @@ class Bench:
         run = harness.run_measured(args, self.env, self.scratch)
         if run.code != 0:
             raise RuntimeError(f"apply exited {run.code}: {run.stderr[-2000:]}")
-        return run, self.emulator.counters()
+        return run, self.emulator.control.counters()
 
     # 1. Latency ---------------------------------------------------------------------------------------
     #
@@ -148,13 +148,13 @@ class Bench:
                 applies,
                 floor,
             )
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
 
     def alternate(self, run: Callable[[], tuple[harness.Run, dict]]) -> dict[int, list[tuple[harness.Run, dict]]]:
         results: dict[int, list[tuple[harness.Run, dict]]] = {0: [], LATENCY_MS: []}
         for _ in range(self.reps):
             for ms in (0, LATENCY_MS):
-                self.emulator.set_latency(ms)
+                self.emulator.control.faults(latencyMs=ms)
                 results[ms].append(run())
         return results
 
@@ -187,7 +187,7 @@ class Bench:
     # 2, 3, 5. Plans at zero latency, requests, memory -------------------------------------------------
 
     def plans(self) -> None:
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
         for jobs in (JOBS, MANY_JOBS):
             fleet = self.fleet(jobs)
             log(f"plan, {jobs:,} jobs, no latency")
@@ -276,7 +276,7 @@ class Bench:
     # the targets are theirs. The small shape's times stay in the table, for information.
 
     def realistic(self) -> None:
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
         small = self.fleet(JOBS)
         for jobs, budget in ((JOBS, 0.6), (MANY_JOBS, 3.0)):
             fleet = self.realistic_fleet(jobs)
@@ -327,7 +327,7 @@ class Bench:
         points = []
         for jobs in (10, 100, JOBS, MANY_JOBS):
             fleet = self.fleet(jobs)
-            self.emulator.set_latency(LATENCY_MS)
+            self.emulator.control.faults(latencyMs=LATENCY_MS)
             log(f"plot: plan and apply of {jobs:,} jobs at {LATENCY_MS} ms")
             planned, _ = self.plan(fleet)
             reading = plan_floor(jobs, DEFAULT_CONCURRENCY, latency)
@@ -337,7 +337,7 @@ class Bench:
             points.append(plot.Point(jobs, planned.wall, reading, megabytes[0], applied.wall, writing, megabytes[1]))
             log(f"  plan {planned.wall:.2f} s (floor {reading:.2f} s), apply {applied.wall:.2f} s "
                 f"(floor {writing:.2f} s)")  # fmt: skip
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
         plot.draw(points, figure, latency_ms=LATENCY_MS, concurrency=DEFAULT_CONCURRENCY)
 
     def profile(self) -> str:
@@ -391,13 +391,13 @@ class Bench:
 
     def soak(self) -> None:
         fleet = self.fleet(SOAK_JOBS)
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
         log(f"soak: apply {SOAK_JOBS:,} jobs at c={HIGH_CONCURRENCY}, fault-free")
         clean, _ = self.soak_apply(fleet)
         log(f"soak: the same apply through {SOAK_FAULTS}")
         faulty, report = self.soak_apply(fleet, **SOAK_FAULTS)
-        entries = self.emulator.requests()
-        self.emulator.set_faults(faultRate=0, throttleRate=0, dropRate=0)
+        entries = self.emulator.control.requests()
+        self.emulator.control.faults(faultRate=0, throttleRate=0, dropRate=0)
         log("soak: plan, fault-free (is the account what the manifests say?)")
         check = harness.run_measured(["plan", str(fleet.folder), "--detailed-exitcode"], self.env, self.scratch)
         successful = collections.Counter(
@@ -419,7 +419,7 @@ class Bench:
 
     def soak_apply(self, fleet: harness.Fleet, **faults: float) -> tuple[harness.Run, dict]:
         self.reseed(fleet)
-        self.emulator.set_faults(**{"faultRate": 0, "throttleRate": 0, "dropRate": 0, **faults})
+        self.emulator.control.faults(**{"faultRate": 0, "throttleRate": 0, "dropRate": 0, **faults})
         args = ["apply", str(fleet.folder), "--auto-approve", "--format", "json", "--concurrency",
                 str(HIGH_CONCURRENCY), "--retry-attempts", str(SOAK_ATTEMPTS)]  # fmt: skip
         run = harness.run_measured(args, self.env, self.scratch)
@@ -430,7 +430,7 @@ class Bench:
     def warm_up(self) -> None:
         """One unmeasured plan: bytecode written, files in the page cache, as on a user's second run."""
         log("warm-up plan (not measured)")
-        self.emulator.set_latency(0)
+        self.emulator.control.faults(latencyMs=0)
         self.plan(self.fleet(SMALL_JOBS))
 
     def cold_start(self) -> None:
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as folder:
         log("starting the emulator")
-        with harness.Emulator(latency_ms=0) as emulator:
+        with harness.emulator() as emulator:
             bench = Bench(emulator, Path(folder), reps=reps, quick=options.quick)
             if options.profile:
                 print(bench.profile())

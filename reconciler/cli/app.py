@@ -20,7 +20,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, Final, NoReturn
+from typing import IO, Any, Final, NoReturn
 
 import click
 
@@ -32,6 +32,7 @@ EXIT_PARTIAL: Final = 4
 EXIT_INTERRUPTED: Final = 130
 MAX_PROBLEMS_SHOWN: Final = 40  # a screenful: a file with 10,000 broken documents must not flood the log
 QUIET_LOGGERS: Final = ("httpx", "httpcore", "aiohttp", "hpack", "asyncio", "uvicorn")
+_LISTING: Final = "reconciler.listing"  # set in ctx.meta while --help lists the commands
 
 
 class LazyGroup(click.Group):
@@ -42,17 +43,29 @@ class LazyGroup(click.Group):
     Parsing happens in two places, the group's own context and each subcommand's, so both are covered here.
     """
 
-    lazy: Final = {"emulator": "reconciler.emulator.command:command"}
+    # Each with its short help, so ``reconciler --help`` lists it without importing it: the emulator's flags are
+    # built from its pydantic model, and pydantic alone would double the time --help takes.
+    lazy: Final = {"emulator": ("reconciler.emulator.command:command", "Serve a local ByteNite API emulator.")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
-            module, attribute = self.lazy[name].split(":")
+            path, short_help = self.lazy[name]
+            if ctx.meta.get(_LISTING):
+                return click.Command(name, short_help=short_help)
+            module, attribute = path.split(":")
             command: click.Command = getattr(importlib.import_module(module), attribute)
             return command
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta[_LISTING] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            del ctx.meta[_LISTING]
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
@@ -69,6 +82,18 @@ class UsageError(click.UsageError):
     """click's usage error, shown the same way (usage line, help hint, message), exiting 1."""
 
     exit_code = EXIT_ERROR
+
+
+class SettingError(click.ClickException):
+    """A setting refused while click reads it (a flag or a ``BYTENITE_*`` variable): one ``error:`` line and exit
+    1, as :func:`guarded` shows every error found later, rather than click's usage text."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        from reconciler.rendering.values import printable  # a variable's text is the user's, shown back
+
+        click.echo(f"error: {printable(self.format_message())}", err=True)
 
 
 @contextlib.contextmanager

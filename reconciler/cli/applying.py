@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
@@ -18,10 +18,14 @@ from reconciler.cli.app import (
     guarded,
 )
 from reconciler.cli.options import (
+    ApiFlags,
+    ManifestFlags,
+    ProjectFlags,
     api_options,
     context_from,
     lifecycle_from,
     manifest_options,
+    parsing_first,
     prepare,
     project_options,
     settings_from,
@@ -44,42 +48,33 @@ if TYPE_CHECKING:
 @full_values_option
 @debug_option
 @guarded
+@parsing_first
 def apply(
-    paths: tuple[str, ...], auto_approve: bool, output: str, detailed_exitcode: bool, full_values: bool, **options: Any
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    output: str,
+    detailed_exitcode: bool,
+    full_values: bool,
+    *,
+    api: ApiFlags,
+    project: ProjectFlags,
+    manifest: ManifestFlags,
+    parsing: loading.Parsing,
 ) -> int:
     """Plan, show the plan, ask, then send only the PATCH calls needed.
 
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    from reconciler import loading
-
-    # Begun first: the manifests are parsed in other processes while this one imports what plans with them
-    # (a single plan file is one file: nothing is begun for it).
-    with loading.Parsing(paths, max_bytes=options["max_file_bytes"]) as parsing:
-        return _apply(parsing, paths, auto_approve=auto_approve, output=output, detailed_exitcode=detailed_exitcode,
-                      full_values=full_values, options=options)  # fmt: skip
-
-
-def _apply(
-    parsing: loading.Parsing,
-    paths: tuple[str, ...],
-    *,
-    auto_approve: bool,
-    output: str,
-    detailed_exitcode: bool,
-    full_values: bool,
-    options: dict[str, Any],
-) -> int:
     from reconciler import client, planfiles, runs
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
-        _refuse_planning_flags(paths[0], {**options, "detailed_exitcode": detailed_exitcode})
-        return _apply_planfile(paths[0], output, options)
-    prepared, config, selection = prepare(paths, options, parsing)
+        _refuse_planning_flags(paths[0], manifest, detailed_exitcode=detailed_exitcode)
+        return _apply_planfile(paths[0], output, api, project, manifest.max_file_bytes)
+    prepared, config, selection = prepare(paths, api, project, manifest, parsing)
     token = client.Token()  # one key exchange for the run: the plan's client hands its token to apply's
     with progress_bar("Reading", len(prepared.entries)) as progress:
-        lifecycle = lifecycle_from(options)
+        lifecycle = lifecycle_from(manifest)
         work = runs.plan(prepared, config, options=lifecycle, partial=selection.partial, token=token, progress=progress)
         planned = reading(work, config)
     plan = planned.plan
@@ -119,14 +114,14 @@ PLANNING_FLAGS: Final = {
     "prune": "--prune",
     "replace": "--replace",
     "abort_running": "--abort-running",
-    "detailed_exitcode": "--detailed-exitcode",
 }
 
 
-def _refuse_planning_flags(path: str, options: dict[str, Any]) -> None:
+def _refuse_planning_flags(path: str, manifest: ManifestFlags, *, detailed_exitcode: bool) -> None:
     from reconciler import errors
 
-    given = [flag for name, flag in PLANNING_FLAGS.items() if options.get(name)]
+    given = [flag for name, flag in PLANNING_FLAGS.items() if getattr(manifest, name)]
+    given += ["--detailed-exitcode"] if detailed_exitcode else []
     if given:
         raise errors.ConfigError(
             f"{', '.join(given)} cannot be used with the plan file {path}: a plan file is applied exactly as it "
@@ -134,20 +129,19 @@ def _refuse_planning_flags(path: str, options: dict[str, Any]) -> None:
         )
 
 
-def _apply_planfile(path: str, output: str, options: dict[str, Any]) -> int:
-
+def _apply_planfile(path: str, output: str, api: ApiFlags, project: ProjectFlags, max_bytes: int) -> int:
     from reconciler import planfiles, runs
 
     document = planfiles.read(path)
-    env = options.get("env") or os.environ.get("BYTENITE_ENV") or None
+    env = project.env or os.environ.get("BYTENITE_ENV") or None
     if env:
         runs.check_env(document, env)  # before the project is looked for: the clearest reason first
     context = None
     if env or document.scope.env:
         # The API and the key variable come from the project (in git), never from the plan file: a file edited
         # to name another URL must not receive the key. The name picks the project's environment.
-        context = context_from(["."], {**options, "env": env or document.scope.env})
-    config = settings_from(options, context)
+        context = context_from(["."], project._replace(env=env or document.scope.env), max_bytes)
+    config = settings_from(api, context)
     calls = document.summary.calls
     click.echo(f"Applying the reviewed plan {path} ({calls} call{'s' if calls != 1 else ''})", err=True)
     report = run_async(

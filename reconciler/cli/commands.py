@@ -9,7 +9,7 @@ The only modules that print or exit are this package's. Nothing heavy is importe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import click
 
@@ -21,7 +21,7 @@ from reconciler.cli import (  # noqa: F401  (registering their commands on the g
     showing,
 )
 from reconciler.cli.app import EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import context_from, max_bytes_option, project_options
+from reconciler.cli.options import ProjectFlags, context_from, max_bytes_option, project_options
 
 
 @cli.command()
@@ -30,7 +30,7 @@ from reconciler.cli.options import context_from, max_bytes_option, project_optio
 @max_bytes_option
 @debug_option
 @guarded
-def validate(paths: tuple[str, ...], max_file_bytes: int, **options: Any) -> int:
+def validate(paths: tuple[str, ...], max_file_bytes: int, *, project: ProjectFlags) -> int:
     """Check manifests offline: shapes, types, duplicate ids, references (no API call, no secret needed).
 
     In a project with environments and no --env, every environment is resolved and checked, and a problem
@@ -44,16 +44,15 @@ def validate(paths: tuple[str, ...], max_file_bytes: int, **options: Any) -> int
     with loading.Parsing(paths, max_bytes=max_file_bytes) as parsing:
         from reconciler import contexts, validation
 
-        options["max_file_bytes"] = max_file_bytes
-        if options.get("env") or os.environ.get(contexts.ENV_VARIABLE):
-            context = context_from(paths, options)
+        if project.env or os.environ.get(contexts.ENV_VARIABLE):
+            context = context_from(paths, project, max_file_bytes)
             entries = validation.load(paths, max_bytes=max_file_bytes, context=context, parsing=parsing)
             click.echo(f"{_manifests(len(entries))} valid in environment {context.env}.")
             return EXIT_OK
         every = contexts.every(
             paths,
-            project=options.get("project"),
-            given=options.get("variables") or (),
+            project=project.project,
+            given=project.variables,
             environ=os.environ,
             max_bytes=max_file_bytes,
         )
@@ -76,7 +75,7 @@ def _manifests(count: int) -> str:
 @max_bytes_option
 @debug_option
 @guarded
-def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int, **_project: Any) -> int:
+def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int, *, project: ProjectFlags) -> int:
     """Rewrite manifests in the canonical layout, keeping comments and key order. The layout is the same in
     every environment, so --env, --project and --var are accepted and change nothing."""
     from reconciler import formatting

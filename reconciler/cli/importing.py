@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from reconciler.cli.app import EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import api_options, context_from, project_options, settings_from
+from reconciler.cli.options import ApiFlags, ProjectFlags, api_options, context_from, project_options, settings_from
 from reconciler.cli.running import reading
 
 
@@ -21,7 +20,9 @@ from reconciler.cli.running import reading
 @click.option("--force", is_flag=True, help="Overwrite manifests that already exist in the --out folder.")
 @debug_option
 @guarded
-def import_(job_ids: tuple[str, ...], out: str | None, mkdir: bool, force: bool, **options: Any) -> int:
+def import_(
+    job_ids: tuple[str, ...], out: str | None, mkdir: bool, force: bool, *, api: ApiFlags, project: ProjectFlags
+) -> int:
     """Write manifests for existing jobs: managed sections only, credentials as ${env:NAME} references.
 
     With --out, as ``plan --out`` does, a folder that does not exist is an error (a typo would otherwise
@@ -31,8 +32,8 @@ def import_(job_ids: tuple[str, ...], out: str | None, mkdir: bool, force: bool,
     from reconciler import files, formatting, runs
 
     # The project at or above the folder the manifests go to names the environment's API and key.
-    context = context_from([out or "."], options)
-    config = settings_from(options, context)
+    context = context_from([out or "."], project)
+    config = settings_from(api, context)
     if out:
         _check_folder(Path(out), mkdir=mkdir)  # before the API is read, as plan --out does
     imported = reading(runs.import_jobs(job_ids, config, key_prefix=context.key_prefix), config)

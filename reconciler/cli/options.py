@@ -1,139 +1,225 @@
-"""Options shared by the commands, and the settings, selection and lifecycle flags they make."""
+"""Options shared by the commands, gathered into typed values (:class:`ApiFlags`, :class:`ProjectFlags`,
+:class:`ManifestFlags`), and the settings, selection and lifecycle those make.
+
+The API options are built from the declarations in :mod:`reconciler.settings`: click reads each numeric
+setting's flag or ``BYTENITE_*`` variable and shows both, with the default, in ``--help``. The URL and the
+jobs prefix are read from their flag only: a project environment's ``apiUrl``/``jobsPrefix`` comes between the
+flag and the variable, so :func:`reconciler.settings.from_environment` reads the variable after it, and
+``--help`` says that order in words.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
+from click.core import ParameterSource
+
+from reconciler import errors, settings
+from reconciler.cli.app import SettingError
 
 if TYPE_CHECKING:
-    from reconciler import environments, loading, plans, runs, settings
+    from reconciler import environments, loading, plans, runs
+
+DEFAULT_MAX_BYTES = 1024 * 1024
 
 max_bytes_option = click.option(
     "--max-file-bytes",
     type=click.IntRange(min=1),
-    default=1024 * 1024,
+    default=DEFAULT_MAX_BYTES,
     show_default=True,
     help="Refuse manifest files larger than this.",
 )
 
 
-def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The API flags. Numbers are plain ``int``/``float`` here: :mod:`reconciler.settings` checks flags and
-    variables alike (NaN, infinity, zero, negatives) and names the one at fault in a one-line error."""
-    for option in reversed(
-        [
-            click.option("--api-url", help="API root (env BYTENITE_API_URL) [default: https://api.bytenite.com/v1]."),
-            click.option(
-                "--jobs-prefix", help="Jobs routes under the root (env BYTENITE_JOBS_PREFIX) [default: /customer]."
-            ),
-            click.option(
-                "--api-key-file",
-                type=click.Path(dir_okay=False),
-                help="File holding the API key (else env BYTENITE_API_KEY); never pass a key as an argument.",
-            ),
-            click.option(
-                "--concurrency",
-                type=int,
-                help="Requests in flight (env BYTENITE_CONCURRENCY) [default: 16].",
-            ),
-            click.option(
-                "--retry-attempts",
-                type=int,
-                help="Attempts per request, 1 for no retries (env BYTENITE_RETRY_ATTEMPTS) [default: 8].",
-            ),
-            click.option(
-                "--retry-budget",
-                type=float,
-                help="Seconds one request may spend retrying (env BYTENITE_RETRY_BUDGET) [default: 120].",
-            ),
-            click.option(
-                "--run-timeout",
-                type=float,
-                help="Seconds reading, then writing, may take; past it no new write starts (env BYTENITE_RUN_TIMEOUT).",
-            ),
-            click.option(
-                "--request-timeout",
-                type=float,
-                help="Seconds one request may take, answer included, before it counts as failed and is retried "
-                "(env BYTENITE_REQUEST_TIMEOUT) [default: 60].",
-            ),
-            click.option(
-                "--rate-limit",
-                type=float,
-                help="Requests per second at most (env BYTENITE_RATE_LIMIT).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+def _gathered(into: str, kind: type[tuple[Any, ...]], options: Sequence[Callable[..., Any]]) -> Callable[..., Any]:
+    """A decorator adding ``options`` and handing the command their values as one ``kind`` named ``into``, so
+    a command's signature says what it takes instead of ``**options: Any``. (Named tuples, not dataclasses:
+    they are built when ``--help`` imports this, and cost a fifth as much.)"""
+    names: tuple[str, ...] = kind._fields  # type: ignore[attr-defined]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def gathering(*args: Any, **kwargs: Any) -> Any:
+            kwargs[into] = kind(**{name: kwargs.pop(name) for name in names})
+            return command(*args, **kwargs)
+
+        for option in reversed(options):
+            gathering = option(gathering)
+        return gathering
+
+    return decorate
 
 
-def project_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The project flags: which environment of ``reconciler.yaml`` a run is for, and variables' values."""
-    for option in reversed(
-        [
-            click.option("--env", "env", metavar="NAME", help="The project environment to use (env BYTENITE_ENV)."),
-            click.option(
-                "--project",
-                type=click.Path(dir_okay=False),
-                help="The project file [default: the nearest reconciler.yaml at or above the paths].",
-            ),
-            click.option(
-                "--var",
-                "variables",
-                multiple=True,
-                metavar="NAME=VALUE",
-                help="A project variable's value; wins over BYTENITE_VAR_NAME and the environment's (repeatable).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+class _NumberType(click.ParamType):  # type: ignore[type-arg]  # generic only in newer clicks (>=8.1 allowed)
+    """A numeric setting, parsed and checked by its declaration wherever click found it.
+
+    A refused value is one ``error:`` line naming the flag or the variable, as every other error is; a flag
+    that is not a number at all stays click's usage error.
+    """
+
+    def __init__(self, setting: settings.Number[Any, Any]) -> None:
+        self.setting = setting
+        self.whole = isinstance(setting, settings.Count)
+        self.name = "integer" if self.whole else "float"  # the metavar --help shows
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, int | float):
+            return value  # the declared default
+        source = ctx.get_parameter_source(param.name) if ctx is not None and param and param.name else None
+        try:
+            if source is ParameterSource.ENVIRONMENT:
+                return self.setting.parse(value, self.setting.variable)
+            number = (click.INT if self.whole else click.FLOAT).convert(value, param, ctx)
+            return self.setting.check(float(number), self.setting.flag)
+        except errors.ConfigError as error:
+            raise SettingError(str(error)) from None
 
 
-def manifest_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(
-        [
-            click.option(
-                "--replace",
-                is_flag=True,
-                help="Give a started job whose manifest changed a new generation (needs metadata.key).",
-            ),
-            click.option(
-                "--abort-running", is_flag=True, help="With --replace: abort a job that is still running first."
-            ),
-            click.option(
-                "--prune",
-                is_flag=True,
-                help="Delete drafts this tool created that no manifest claims (refused on a partial selection).",
-            ),
-            click.option(
-                "--target", "targets", multiple=True, metavar="ID", help="Only this job id or key (repeatable)."
-            ),
-            click.option(
-                "--exclude", "excludes", multiple=True, metavar="ID", help="Leave this job id or key out (repeatable)."
-            ),
-            click.option(
-                "--selector",
-                "selectors",
-                multiple=True,
-                metavar="KEY=VALUE",
-                help="Only manifests with this label (repeatable).",
-            ),
-            max_bytes_option,
-        ]
-    ):
-        command = option(command)
-    return command
+def _number_option(setting: settings.Number[Any, Any]) -> Callable[..., Any]:
+    return click.option(
+        setting.flag,
+        type=_NumberType(setting),
+        envvar=setting.variable,
+        show_envvar=True,
+        default=setting.default,
+        show_default=setting.default is not None,
+        help=setting.help,
+    )
 
 
-def settings_from(options: dict[str, Any], context: environments.Context | None = None) -> settings.Settings:
+def _text_option(setting: settings.Text) -> Callable[..., Any]:
+    """The flag only: its variable comes after the project environment's value, so settings reads it."""
+    return click.option(
+        setting.flag,
+        show_default=f"the environment's {setting.placed}, else env {setting.variable}, else {setting.default}",
+        help=setting.help,
+    )
+
+
+class ApiFlags(NamedTuple):
+    """The API options as given: a number already from its flag, its variable or its default."""
+
+    api_url: str | None
+    jobs_prefix: str | None
+    api_key_file: str | None
+    concurrency: int
+    retry_attempts: int
+    retry_budget: float
+    run_timeout: float | None
+    request_timeout: float
+    rate_limit: float | None
+
+
+api_options = _gathered(
+    "api",
+    ApiFlags,
+    [
+        _text_option(settings.API_URL),
+        _text_option(settings.JOBS_PREFIX),
+        click.option(
+            "--api-key-file",
+            type=click.Path(dir_okay=False),
+            help=f"File holding the API key (else env {settings.API_KEY_VARIABLE}, or the environment's "
+            "apiKeyEnv); never pass a key as an argument.",
+        ),
+        *(_number_option(setting) for setting in settings.NUMBERS),
+    ],
+)
+
+
+class ProjectFlags(NamedTuple):
+    """Which environment of ``reconciler.yaml`` a run is for, and variables' values."""
+
+    env: str | None
+    project: str | None
+    variables: tuple[str, ...]
+
+
+project_options = _gathered(
+    "project",
+    ProjectFlags,
+    [
+        click.option("--env", "env", metavar="NAME", help="The project environment to use (env BYTENITE_ENV)."),
+        click.option(
+            "--project",
+            type=click.Path(dir_okay=False),
+            help="The project file [default: the nearest reconciler.yaml at or above the paths].",
+        ),
+        click.option(
+            "--var",
+            "variables",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A project variable's value; wins over BYTENITE_VAR_NAME and the environment's (repeatable).",
+        ),
+    ],
+)
+
+
+class ManifestFlags(NamedTuple):
+    """What a plan covers and which destructive proposals it may make."""
+
+    replace: bool
+    abort_running: bool
+    prune: bool
+    targets: tuple[str, ...]
+    excludes: tuple[str, ...]
+    selectors: tuple[str, ...]
+    max_file_bytes: int
+
+
+manifest_options = _gathered(
+    "manifest",
+    ManifestFlags,
+    [
+        click.option(
+            "--replace",
+            is_flag=True,
+            help="Give a started job whose manifest changed a new generation (needs metadata.key).",
+        ),
+        click.option("--abort-running", is_flag=True, help="With --replace: abort a job that is still running first."),
+        click.option(
+            "--prune",
+            is_flag=True,
+            help="Delete drafts this tool created that no manifest claims (refused on a partial selection).",
+        ),
+        click.option("--target", "targets", multiple=True, metavar="ID", help="Only this job id or key (repeatable)."),
+        click.option(
+            "--exclude", "excludes", multiple=True, metavar="ID", help="Leave this job id or key out (repeatable)."
+        ),
+        click.option(
+            "--selector",
+            "selectors",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Only manifests with this label (repeatable).",
+        ),
+        max_bytes_option,
+    ],
+)
+
+
+def parsing_first(command: Callable[..., int]) -> Callable[..., int]:
+    """The manifests begin parsing (in other processes) before the command imports what plans with them, and
+    stop when it ends; the command is handed the ``parsing`` to take them from. A single plan file is one file:
+    nothing is begun for it."""
+
+    @functools.wraps(command)
+    def begun(**params: Any) -> int:
+        from reconciler import loading
+
+        with loading.Parsing(params["paths"], max_bytes=params["manifest"].max_file_bytes) as parsing:
+            return command(**params, parsing=parsing)
+
+    return begun
+
+
+def settings_from(api: ApiFlags, context: environments.Context | None = None) -> settings.Settings:
     """The run's settings: flags, then the project environment's (when one is chosen), then ``BYTENITE_*``."""
-    from reconciler import settings
-
     environment = context.environment if context is not None else None
     place = (
         settings.Place(environment.apiUrl, environment.jobsPrefix, environment.apiKeyEnv)
@@ -142,74 +228,73 @@ def settings_from(options: dict[str, Any], context: environments.Context | None 
     )
     return settings.from_environment(
         place=place,
-        api_url=options.get("api_url"),
-        jobs_prefix=options.get("jobs_prefix"),
-        key_file=options.get("api_key_file"),
-        concurrency=options.get("concurrency"),
-        rate_limit=options.get("rate_limit"),
-        retry_attempts=options.get("retry_attempts"),
-        retry_budget=options.get("retry_budget"),
-        run_timeout=options.get("run_timeout"),
-        request_timeout=options.get("request_timeout"),
+        api_url=api.api_url,
+        jobs_prefix=api.jobs_prefix,
+        key_file=api.api_key_file,
+        concurrency=api.concurrency,
+        rate_limit=api.rate_limit,
+        retry_attempts=api.retry_attempts,
+        retry_budget=api.retry_budget,
+        run_timeout=api.run_timeout,
+        request_timeout=api.request_timeout,
     )
 
 
-def selection_from(options: dict[str, Any]) -> runs.Selection:
+def selection_from(manifest: ManifestFlags) -> runs.Selection:
     from reconciler import errors, runs
 
     selectors = []
-    for item in options.get("selectors") or ():
+    for item in manifest.selectors:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise errors.ConfigError(f"--selector takes KEY=VALUE, got {item!r}")
         selectors.append((name, value))
-    return runs.Selection(tuple(options.get("targets") or ()), tuple(options.get("excludes") or ()), tuple(selectors))
+    return runs.Selection(manifest.targets, manifest.excludes, tuple(selectors))
 
 
-def lifecycle_from(options: dict[str, Any]) -> plans.Options:
+def lifecycle_from(manifest: ManifestFlags) -> plans.Options:
     from reconciler import plans
 
-    if options.get("abort_running") and not options.get("replace"):
+    if manifest.abort_running and not manifest.replace:
         from reconciler import errors
 
         raise errors.ConfigError("--abort-running only makes sense with --replace")
-    return plans.Options(
-        replace=bool(options.get("replace")),
-        abort_running=bool(options.get("abort_running")),
-        prune=bool(options.get("prune")),
-    )
+    return plans.Options(replace=manifest.replace, abort_running=manifest.abort_running, prune=manifest.prune)
 
 
-def context_from(paths: Sequence[str], options: dict[str, Any]) -> environments.Context:
+def context_from(
+    paths: Sequence[str], project: ProjectFlags, max_bytes: int = DEFAULT_MAX_BYTES
+) -> environments.Context:
     """The run's project and environment, from --project, --env (or BYTENITE_ENV) and --var."""
     from reconciler import contexts
 
     return contexts.choose(
         paths,
-        project=options.get("project"),
-        env=options.get("env"),
-        given=options.get("variables") or (),
+        project=project.project,
+        env=project.env,
+        given=project.variables,
         environ=os.environ,
-        max_bytes=options.get("max_file_bytes") or 1024 * 1024,
+        max_bytes=max_bytes,
     )
 
 
 def prepare(
-    paths: Sequence[str], options: dict[str, Any], parsing: loading.Parsing | None = None
+    paths: Sequence[str],
+    api: ApiFlags,
+    project: ProjectFlags,
+    manifest: ManifestFlags,
+    parsing: loading.Parsing | None = None,
 ) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
     from reconciler import runs
 
-    selection = selection_from(options)
-    context = context_from(paths, options)
+    selection = selection_from(manifest)
+    context = context_from(paths, project, manifest.max_file_bytes)
     prepared = runs.prepare(
-        paths, os.environ, selection=selection, max_bytes=options["max_file_bytes"], context=context, parsing=parsing
+        paths, os.environ, selection=selection, max_bytes=manifest.max_file_bytes, context=context, parsing=parsing
     )
     # The manifests, parsed and validated, live until the run ends: frozen, the collector stops walking them at
     # every collection of the plan that follows (a tenth of a 10,000-job plan went there).
     import gc
 
     gc.freeze()
-    return prepared, settings_from(options, context), selection
-
-
-# Commands ------------------------------------------------------------------------------------------------
+    return prepared, settings_from(api, context), selection

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
 from reconciler.cli.app import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import api_options, lifecycle_from, manifest_options, prepare, project_options
+from reconciler.cli.options import (
+    ApiFlags,
+    ManifestFlags,
+    ProjectFlags,
+    api_options,
+    lifecycle_from,
+    manifest_options,
+    parsing_first,
+    prepare,
+    project_options,
+)
 from reconciler.cli.output import check_out, full_values_option, plan_meta, progress_bar, save_plan, show_plan
 from reconciler.cli.running import reading
 
@@ -29,6 +39,7 @@ FORMATS: Final = click.Choice(["text", "json", "markdown"])
 @full_values_option
 @debug_option
 @guarded
+@parsing_first
 def plan(
     paths: tuple[str, ...],
     output: str,
@@ -37,36 +48,20 @@ def plan(
     drift: bool,
     detailed_exitcode: bool,
     full_values: bool,
-    **options: Any,
+    api: ApiFlags,
+    project: ProjectFlags,
+    manifest: ManifestFlags,
+    parsing: loading.Parsing,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
-    from reconciler import loading
-
-    # Begun first: the manifests are parsed in other processes while this one imports what plans with them.
-    with loading.Parsing(paths, max_bytes=options["max_file_bytes"]) as parsing:
-        return _plan(parsing, paths, output, out=out, drift=drift, detailed_exitcode=detailed_exitcode,
-                     full_values=full_values, options=options)  # fmt: skip
-
-
-def _plan(
-    parsing: loading.Parsing,
-    paths: tuple[str, ...],
-    output: str,
-    *,
-    out: str | None,
-    drift: bool,
-    detailed_exitcode: bool,
-    full_values: bool,
-    options: dict[str, Any],
-) -> int:
     from reconciler import plans, runs
 
     if out:
         check_out(out)  # before the API is read: a plan shown but not saved would be lost work
-    lifecycle = lifecycle_from(options)
+    lifecycle = lifecycle_from(manifest)
     if drift:
-        _refuse_writing_flags(options)
-    prepared, config, selection = prepare(paths, options, parsing)
+        _refuse_writing_flags(manifest)
+    prepared, config, selection = prepare(paths, api, project, manifest, parsing)
     with progress_bar("Reading", len(prepared.entries)) as progress:
         located = output == "markdown" or out is not None  # a saved plan keeps its lines, for `show`
         work = runs.plan(
@@ -81,12 +76,12 @@ def _plan(
     return _plan_exit(shown, detailed_exitcode)
 
 
-def _refuse_writing_flags(options: dict[str, Any]) -> None:
+def _refuse_writing_flags(manifest: ManifestFlags) -> None:
     """A drift report proposes nothing, so the flags that allow destructive proposals have nothing to shape."""
     from reconciler import errors
 
-    given = [flag for name, flag in (("replace", "--replace"), ("abort_running", "--abort-running"),
-                                     ("prune", "--prune")) if options.get(name)]  # fmt: skip
+    given = [flag for flag, on in (("--replace", manifest.replace), ("--abort-running", manifest.abort_running),
+                                   ("--prune", manifest.prune)) if on]  # fmt: skip
     if given:
         raise errors.ConfigError(f"--drift proposes no writes: {', '.join(given)} cannot be used with it")
 

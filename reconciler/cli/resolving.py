@@ -7,12 +7,10 @@ since they are where secrets come in and render must never print one.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from reconciler.cli.app import EXIT_OK, cli, debug_option, guarded
-from reconciler.cli.options import context_from, max_bytes_option, project_options
+from reconciler.cli.options import ProjectFlags, context_from, max_bytes_option, project_options
 
 
 @cli.command()
@@ -22,14 +20,13 @@ from reconciler.cli.options import context_from, max_bytes_option, project_optio
 @max_bytes_option
 @debug_option
 @guarded
-def render(paths: tuple[str, ...], output: str, max_file_bytes: int, **options: Any) -> int:
+def render(paths: tuple[str, ...], output: str, max_file_bytes: int, *, project: ProjectFlags) -> int:
     """Print the fully resolved manifests of one environment (offline; ${env:...} left unresolved)."""
     import json
 
     from reconciler import formatting, validation
 
-    options["max_file_bytes"] = max_file_bytes
-    context = context_from(paths, options)
+    context = context_from(paths, project, max_file_bytes)
     entries = validation.load(paths, max_bytes=max_file_bytes, context=context)
     documents = [entry.document.data for entry in entries]
     if output == "json":

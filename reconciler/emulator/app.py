@@ -69,10 +69,10 @@ def build(config: EmulatorConfig, base_url: str) -> Emulator:
     if config.seed_file is not None:
         store.seed(persistence.read_seed_file(config.seed_file))
     tokens = Tokens(api_key=config.api_key, ttl_seconds=config.token_ttl)
-    faults = Faults(config.fault_settings())
+    faults = Faults(config.faults)
     log = RequestLog()
     api = CustomerApi(store, tokens)
-    control = Control(store=store, tokens=tokens, faults=faults, log=log, initial=config.fault_settings())
+    control = Control(store=store, tokens=tokens, faults=faults, log=log, initial=config.faults)
     routes = [
         Mount("/v1/auth", routes=api.auth_routes()),
         *(Mount(root, routes=api.job_routes()) for root in JOBS_ROOTS),

@@ -1,24 +1,30 @@
 """``reconciler emulator``: the emulator in the foreground until Ctrl-C.
 
-``command`` is a plain ``click.Command``; ``reconciler/cli.py`` registers it. Imports of uvicorn and
-Starlette wait until the command runs, so ``--help`` stays fast.
+``command`` is a plain ``click.Command``; ``reconciler/cli/app.py`` registers it, and lists it without
+importing it. Its fault flags are built from :class:`~reconciler.emulator.faults.FaultSettings`, so they, the
+``/_emulator/faults`` body and the running state cannot drift apart; that costs pydantic's import (about a
+tenth of a second) to this command's ``--help``, never to ``reconciler --help``. Imports of uvicorn and
+Starlette wait until the command runs.
 """
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic.fields import FieldInfo
 
-_RATE = click.FloatRange(0.0, 1.0)
+from reconciler.emulator.faults import FaultSettings
 
 
 def _run(**options: Any) -> None:
     from reconciler.emulator.config import EmulatorConfig
     from reconciler.emulator.server import serve
 
-    config = EmulatorConfig(**options)
+    faults = FaultSettings(**{name: options.pop(name) for name in FaultSettings.model_fields})
+    config = EmulatorConfig(**options, faults=faults)
 
     def ready(base_url: str) -> None:
         click.echo(f"ByteNite emulator serving {base_url}/v1  (auth: /v1/auth, jobs: /v1/customer)")
@@ -34,6 +40,25 @@ def _run(**options: Any) -> None:
         click.echo("Emulator stopped.")
     except OSError as exc:  # the port is taken, the host cannot be bound...
         raise click.ClickException(f"cannot serve on {config.host}:{config.port}: {exc}") from exc
+
+
+def _bound(field: FieldInfo, name: str) -> Any:
+    return next((getattr(item, name) for item in field.metadata if hasattr(item, name)), None)
+
+
+def _fault_option(name: str, field: FieldInfo) -> click.Option:
+    """A knob's flag: its name, its type and bounds (a click range, so a bad value is a usage error), its
+    default and its help, all read from the model."""
+    whole = int in (field.annotation, *typing.get_args(field.annotation))
+    low, high = _bound(field, "ge"), _bound(field, "le")
+    kind = click.IntRange(min=low, max=high) if whole else click.FloatRange(min=low, max=high)
+    return click.Option(
+        ["--" + name.replace("_", "-")],
+        type=kind if low is not None or high is not None else (int if whole else float),
+        default=field.default,
+        show_default=field.default is not None,
+        help=field.description,
+    )
 
 
 _OPTIONS = [
@@ -68,70 +93,7 @@ _OPTIONS = [
         show_default=True,
         help="Seconds per state of a running job; 0 moves jobs only through /_emulator/.",
     ),
-    click.Option(
-        ["--latency-ms"],
-        type=click.FloatRange(min=0.0),
-        default=0.0,
-        show_default=True,
-        help="Fixed delay added to every API request.",
-    ),
-    click.Option(
-        ["--jitter-ms"],
-        type=click.FloatRange(min=0.0),
-        default=0.0,
-        show_default=True,
-        help="Random extra delay, uniform in [0, N] ms.",
-    ),
-    click.Option(
-        ["--fault-rate"],
-        type=_RATE,
-        default=0.0,
-        show_default=True,
-        help="Share of API requests answered 503 (one in five of them 500), before applying.",
-    ),
-    click.Option(
-        ["--throttle-rps"],
-        type=click.FloatRange(min=0.0),
-        default=0.0,
-        show_default=True,
-        help="Requests per second allowed; beyond it 429 with Retry-After. 0: unlimited.",
-    ),
-    click.Option(
-        ["--throttle-rate"],
-        type=_RATE,
-        default=0.0,
-        show_default=True,
-        help="Share of API requests answered 429 regardless of the rate.",
-    ),
-    click.Option(
-        ["--retry-after"],
-        type=click.IntRange(min=0),
-        default=1,
-        show_default=True,
-        help="Retry-After seconds sent with --throttle-rate 429s.",
-    ),
-    click.Option(
-        ["--drop-rate"],
-        type=_RATE,
-        default=0.0,
-        show_default=True,
-        help="Share of API requests whose connection is dropped before applying.",
-    ),
-    click.Option(
-        ["--drop-after-write-rate"],
-        type=_RATE,
-        default=0.0,
-        show_default=True,
-        help="Share of writes applied, then answered by a dropped connection.",
-    ),
-    click.Option(
-        ["--malformed-rate"],
-        type=_RATE,
-        default=0.0,
-        show_default=True,
-        help="Share of GETs answered 200 with a malformed JSON body.",
-    ),
-    click.Option(["--fault-seed"], type=int, help="Seed for every fault draw, so a run is reproducible."),
+    *(_fault_option(name, field) for name, field in FaultSettings.model_fields.items()),
 ]
 
 command = click.Command(

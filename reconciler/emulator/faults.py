@@ -1,10 +1,10 @@
 """Seeded faults: latency, 5xx, 429s, dropped connections, malformed bodies.
 
-Every draw comes from one ``random.Random`` seeded by ``--fault-seed``, so a run that sends the same
-requests in the same order meets the same faults. A fault is drawn *before* the request is applied: a 5xx,
-a 429, a drop or a malformed body changed nothing. The one exception is its own kind on purpose:
-``drop-after-write`` applies a write and then drops the connection, to prove that retrying a PATCH whose
-answer was lost is harmless.
+The knobs are one pydantic model, :class:`FaultSettings`. Every draw comes from one ``random.Random`` seeded
+by ``--fault-seed``, so a run that sends the same requests in the same order meets the same faults. A fault is
+drawn *before* the request is applied: a 5xx, a 429, a drop or a malformed body changed nothing. The one
+exception is its own kind on purpose: ``drop-after-write`` applies a write and then drops the connection, to
+prove that retrying a PATCH whose answer was lost is harmless.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
 
 
 class Fault(StrEnum):
@@ -32,65 +35,70 @@ class Fault(StrEnum):
 # One 5xx fault in this many is a 500 rather than a 503: both are "retry later" for a client.
 _INTERNAL_ONE_IN = 5
 
-_JSON_NAMES = {
-    "latency_ms": "latencyMs",
-    "jitter_ms": "jitterMs",
-    "fault_rate": "faultRate",
-    "throttle_rps": "throttleRps",
-    "throttle_rate": "throttleRate",
-    "retry_after": "retryAfter",
-    "drop_rate": "dropRate",
-    "drop_after_write_rate": "dropAfterWriteRate",
-    "malformed_rate": "malformedRate",
-    "seed": "seed",
-}
-_RATES = frozenset({"fault_rate", "throttle_rate", "drop_rate", "drop_after_write_rate", "malformed_rate"})
+
+def _whole(value: Any) -> Any:
+    # JSON has one number type: 2.0 seconds is a whole number of seconds, as 2 is (2.5 is not).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-@dataclass(frozen=True)
-class FaultSettings:
-    """The knobs, as the CLI flags and ``/_emulator/faults`` set them. Rates are probabilities in [0, 1]."""
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
 
-    latency_ms: float = 0.0
-    jitter_ms: float = 0.0
-    fault_rate: float = 0.0
-    throttle_rps: float = 0.0
-    throttle_rate: float = 0.0
-    retry_after: int = 1
-    drop_rate: float = 0.0
-    drop_after_write_rate: float = 0.0
-    malformed_rate: float = 0.0
-    seed: int | None = None
+
+class FaultSettings(BaseModel):
+    """The fault knobs, each declared once with its type, bounds, default and help.
+
+    Everything else derives from this model: the ``emulator`` command's flags (``--latency-ms``: the field's
+    name), the body of ``PUT /_emulator/faults`` and the answer of ``GET`` (camelCase: the field's alias), and
+    the settings :class:`Faults` draws from. Strict, as the control API always was: ``true`` or ``"1"`` is not
+    a number, and an unknown key is refused rather than ignored. Rates are probabilities in [0, 1].
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, alias_generator=to_camel, populate_by_name=True)
+
+    latency_ms: NonNegative = Field(0.0, description="Fixed delay added to every API request.")
+    jitter_ms: NonNegative = Field(0.0, description="Random extra delay, uniform in [0, N] ms.")
+    fault_rate: Rate = Field(
+        0.0, description="Share of API requests answered 503 (one in five of them 500), before applying."
+    )
+    throttle_rps: NonNegative = Field(
+        0.0, description="Requests per second allowed; beyond it 429 with Retry-After. 0: unlimited."
+    )
+    throttle_rate: Rate = Field(0.0, description="Share of API requests answered 429 regardless of the rate.")
+    retry_after: Annotated[int, BeforeValidator(_whole)] = Field(
+        1, ge=0, description="Retry-After seconds sent with --throttle-rate 429s."
+    )
+    drop_rate: Rate = Field(0.0, description="Share of API requests whose connection is dropped before applying.")
+    drop_after_write_rate: Rate = Field(
+        0.0, description="Share of writes applied, then answered by a dropped connection."
+    )
+    malformed_rate: Rate = Field(0.0, description="Share of GETs answered 200 with a malformed JSON body.")
+    fault_seed: int | None = Field(
+        None, alias="seed", description="Seed for every fault draw, so a run is reproducible."
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The camelCase object ``GET /_emulator/faults`` answers."""
-        return {_JSON_NAMES[f.name]: getattr(self, f.name) for f in fields(self)}
+        return self.model_dump(by_alias=True)
 
     def merged(self, changes: dict[str, Any]) -> FaultSettings:
-        """These settings with the given camelCase keys changed; a bad key or value is a ``ValueError``."""
-        by_json = {json_name: name for name, json_name in _JSON_NAMES.items()}
-        updates: dict[str, Any] = {}
-        for key, value in changes.items():
-            if key not in by_json:
-                raise ValueError(f"unknown fault setting {key!r}; known: {sorted(by_json)}")
-            updates[by_json[key]] = _check(by_json[key], key, value)
-        return replace(self, **updates)
+        """These settings with the given camelCase keys changed; a bad key or value is a ``ValueError``.
 
+        Only the camelCase aliases are the wire's names: a Python name is an unknown key, as it always was."""
+        known = sorted(field.alias or name for name, field in type(self).model_fields.items())
+        for key in changes:
+            if key not in known:
+                raise ValueError(f"unknown fault setting {key!r}; known: {known}")
+        try:
+            return self.model_validate({**self.to_json(), **changes})
+        except ValidationError as error:
+            reasons = (f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
+            raise ValueError("; ".join(reasons)) from None
 
-def _check(name: str, key: str, value: Any) -> Any:
-    if name == "seed":
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError(f"{key} must be an integer or null")
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ValueError(f"{key} must be a non-negative number")
-    if name in _RATES and value > 1:
-        raise ValueError(f"{key} is a probability and must be at most 1")
-    if name == "retry_after":
-        if not float(value).is_integer():
-            raise ValueError(f"{key} must be a whole number of seconds")
-        return int(value)
-    return float(value)
+    @classmethod
+    def named_in(cls, changes: dict[str, Any]) -> set[str]:
+        """The fields that the camelCase ``changes`` set."""
+        return {name for name, field in cls.model_fields.items() if field.alias in changes}
 
 
 @dataclass(frozen=True)
@@ -121,32 +129,38 @@ class _TokenBucket:
         return max(1, math.ceil((1.0 - self._tokens) / self.rps))
 
 
+def _bucket(rps: float) -> _TokenBucket | None:
+    return _TokenBucket(rps) if rps > 0 else None
+
+
 class Faults:
     """The current settings and the seeded source every draw comes from."""
 
+    settings: FaultSettings
+    _rng: random.Random
+    _bucket: _TokenBucket | None
+
     def __init__(self, settings: FaultSettings) -> None:
         self._lock = threading.Lock()
-        self.settings = settings
-        self._rng = random.Random(settings.seed)
-        self._bucket = _TokenBucket(settings.throttle_rps) if settings.throttle_rps > 0 else None
+        self.reset(settings)
 
     def update(self, changes: dict[str, Any]) -> FaultSettings:
         """Merge settings; a given ``seed`` restarts the draws, so what follows is reproducible."""
         with self._lock:
             self.settings = self.settings.merged(changes)
-            if "seed" in changes:
-                self._rng = random.Random(self.settings.seed)
-            if "throttleRps" in changes:
-                rps = self.settings.throttle_rps
-                self._bucket = _TokenBucket(rps) if rps > 0 else None
+            given = FaultSettings.named_in(changes)
+            if "fault_seed" in given:
+                self._rng = random.Random(self.settings.fault_seed)
+            if "throttle_rps" in given:
+                self._bucket = _bucket(self.settings.throttle_rps)
             return self.settings
 
     def reset(self, settings: FaultSettings) -> None:
         """Back to the given settings (normally the start-up ones), draws restarted from their seed."""
         with self._lock:
             self.settings = settings
-            self._rng = random.Random(settings.seed)
-            self._bucket = _TokenBucket(settings.throttle_rps) if settings.throttle_rps > 0 else None
+            self._rng = random.Random(settings.fault_seed)
+            self._bucket = _bucket(settings.throttle_rps)
 
     def draw(self, *, is_read: bool, is_write: bool) -> Draw:
         """Decide a request's fate before it is applied. Draws happen in a fixed order per request."""

@@ -1,4 +1,4 @@
-"""The contract: schemathesis (``--checks all``) against an emulator, for both spec files.
+"""The contract: schemathesis (``--checks all``) against the session's emulator, for both spec files.
 
 Runs the schemathesis CLI as a subprocess with ``schemathesis.toml`` from this folder (see
 that file and NOTES.md for the one expectation it states). Seeded and bounded: both specs take well under
@@ -9,29 +9,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from reconciler.emulator.server import EmulatorConfig, EmulatorServer
+from reconciler.emulator.server import EmulatorServer
+from tests.support import Control
 
 HERE = Path(__file__).parent
 SCHEMAS = HERE.parent.parent / "schemas"
 MAX_EXAMPLES = 30
-API_KEY = "contract-key"
 
 
 def _schemathesis() -> list[str]:
     script = Path(sys.executable).parent / "schemathesis"
     return [str(script)] if script.exists() else [sys.executable, "-m", "schemathesis.cli"]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(api_key=API_KEY, step_seconds=0)) as emu:
-        yield emu
 
 
 def _run(spec: str, url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -57,13 +49,13 @@ def _run(spec: str, url: str, workdir: Path, *extra: str) -> subprocess.Complete
 
 
 @pytest.mark.contract
-def test_customer_api_conforms(emulator: EmulatorServer, tmp_path: Path) -> None:
-    token = httpx.post(f"{emulator.url}/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
-    result = _run("openapi-customer.json", f"{emulator.url}/customer", tmp_path, "-H", f"Authorization: {token}")
+def test_customer_api_conforms(server: EmulatorServer, emulator: Control, tmp_path: Path) -> None:
+    token = emulator.token()
+    result = _run("openapi-customer.json", f"{server.url}/customer", tmp_path, "-H", f"Authorization: {token}")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.contract
-def test_auth_api_conforms(emulator: EmulatorServer, tmp_path: Path) -> None:
-    result = _run("openapi-auth.json", f"{emulator.url}/auth", tmp_path)
+def test_auth_api_conforms(server: EmulatorServer, emulator: Control, tmp_path: Path) -> None:
+    result = _run("openapi-auth.json", f"{server.url}/auth", tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

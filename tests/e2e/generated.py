@@ -6,11 +6,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.support import Control
+
 NAMESPACE = uuid.UUID("0f6f2b1e-5d0c-4c4e-9a43-6a9d4c1f7e21")
 
 
 def job_id(index: int) -> str:
     return str(uuid.uuid5(NAMESPACE, f"generated-{index}"))
+
+
+def fleet(control: Control, folder: Path, count: int) -> Path:
+    """``count`` generated manifests in ``folder``, and their jobs seeded (most of them differing)."""
+    write_manifests(folder, count)
+    control.seed(seed_jobs(count))
+    return folder
 
 
 def write_manifests(folder: Path, count: int) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.e2e.conftest import API_KEY, ROOT, Control
+from tests.support import API_KEY, ROOT, SEED, Control
 
 BIN = Path(sys.executable).parent
 ACTION = ROOT / "action.yml"
@@ -215,7 +215,7 @@ def _step(tmp_path: Path, server_url: str, **inputs: str) -> dict[str, str]:
 def test_the_action_plans_comments_applies_and_reports_its_outputs(
     emulator: Control, server: Any, tmp_path: Path
 ) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     plan_file = str(tmp_path / "plan.json")
     planned = _step(tmp_path, server.url, command="plan", paths="examples/jobs", plan_file=plan_file, comment="true")
     assert planned == {

@@ -18,7 +18,7 @@ import click
 import pytest
 
 from reconciler import cli
-from tests.e2e.conftest import ROOT
+from tests.support import ROOT
 
 SCRIPT = Path(sys.executable).parent / "reconciler"
 # Every subcommand the group has (the lazily imported emulator too), and at least these.

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,59 +13,35 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler import cli
-from tests.e2e.conftest import ROOT, Control, Outcome
+from tests.e2e.conftest import Outcome
+from tests.support import ROOT, Control, EmulatorProcess
 
 DEV_KEY, PROD_KEY = "dev-account-key", "prod-account-key"
 SECRET = "s3cr3t-h3ader-value-that-must-never-show"
 
 
 class Account:
-    """One ``reconciler emulator`` process: its own port and its own API key."""
+    """One emulator process: its own port and its own API key."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, process: EmulatorProcess, key: str) -> None:
         self.key = key
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "emulator", "--port", "0", "--api-key", key, "--step-seconds", "0"],
-            stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline()
-        self.url = first.split("serving ", 1)[1].split()[0]
-        self.base = self.url.removesuffix("/v1")
+        self.url = process.url
+        self.base = process.base_url
 
     def control(self) -> Iterator[Control]:
-        with Control.connect(self.base) as control:
-            control.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+        with Control(self.base, api_key=self.key) as control:
+            control.reset()
             yield control
 
     def jobs(self) -> list[dict[str, Any]]:
-        with Control.connect(self.base) as control:
-            token = control.http.post("/v1/auth/access_token", json={"apiKey": self.key}).json()["token"]
-            page = control.http.get(
-                "/v1/customer/jobs", params={"pagination.limit": 100}, headers={"Authorization": token}
-            )
-            return list(page.json()["data"])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
+        with Control(self.base, api_key=self.key) as control:
+            return control.jobs()
 
 
 @pytest.fixture(scope="module")
 def accounts() -> Iterator[tuple[Account, Account]]:
-    dev = Account(DEV_KEY)
-    try:
-        prod = Account(PROD_KEY)
-    except BaseException:
-        dev.stop()
-        raise
-    try:
-        yield dev, prod
-    finally:
-        dev.stop()
-        prod.stop()
+    with EmulatorProcess(api_key=DEV_KEY, cwd=ROOT) as dev, EmulatorProcess(api_key=PROD_KEY, cwd=ROOT) as prod:
+        yield Account(dev, DEV_KEY), Account(prod, PROD_KEY)
 
 
 @pytest.fixture

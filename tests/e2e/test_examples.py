@@ -13,7 +13,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from reconciler import cli
-from tests.e2e.conftest import ROOT
+from tests.support import ROOT
 
 GITHUB_RECIPE = ROOT / "examples/ci/github-actions.yml"
 RECIPES = [ROOT / "examples/ci/gitlab-ci.yml", ROOT / ".pre-commit-hooks.yaml"]

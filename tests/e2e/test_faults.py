@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from reconciler import client, errors, settings
-from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import generated
-from tests.e2e.conftest import API_KEY, ROOT, Control
+from tests.support import API_KEY, ROOT, Control
 
 
 def _successful_writes(emulator: Control) -> collections.Counter[str]:
@@ -28,10 +27,10 @@ def _successful_writes(emulator: Control) -> collections.Counter[str]:
 
 
 def test_fault_soak_converges_with_exactly_one_successful_write_each(
-    emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, without_backoff: None
 ) -> None:
     count = 300
-    emulator.generate(tmp_path / "jobs", count)
+    generated.fleet(emulator, tmp_path / "jobs", count)
     emulator.faults(faultRate=0.2, throttleRate=0.1, retryAfter=1, jitterMs=50, seed=7)
     monkeypatch.setenv("BYTENITE_RETRY_ATTEMPTS", "30")
     started = time.monotonic()
@@ -49,9 +48,11 @@ def test_fault_soak_converges_with_exactly_one_successful_write_each(
     assert retries > 0
 
 
-def test_a_write_whose_answer_was_lost_is_retried_harmlessly(emulator: Control, run: Any, tmp_path: Path) -> None:
+def test_a_write_whose_answer_was_lost_is_retried_harmlessly(
+    emulator: Control, run: Any, tmp_path: Path, without_backoff: None
+) -> None:
     count = 40
-    emulator.generate(tmp_path / "jobs", count)
+    generated.fleet(emulator, tmp_path / "jobs", count)
     emulator.faults(dropAfterWriteRate=0.3, dropRate=0.1, seed=3)
     applied = run("apply", str(tmp_path / "jobs"), "--auto-approve")
     assert applied.exit_code == 0, applied.stdout[-2000:] + applied.stderr
@@ -61,8 +62,8 @@ def test_a_write_whose_answer_was_lost_is_retried_harmlessly(emulator: Control, 
     assert run("plan", str(tmp_path / "jobs"), "--detailed-exitcode").exit_code == 0
 
 
-def test_malformed_bodies_are_retried(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.generate(tmp_path / "jobs", 20)
+def test_malformed_bodies_are_retried(emulator: Control, run: Any, tmp_path: Path, without_backoff: None) -> None:
+    generated.fleet(emulator, tmp_path / "jobs", 20)
     emulator.faults(malformedRate=0.4, seed=1)
     planned = run("plan", str(tmp_path / "jobs"), "--detailed-exitcode")
     assert planned.exit_code == 2, planned.stdout + planned.stderr
@@ -82,7 +83,7 @@ def test_a_token_that_expires_mid_run_is_exchanged_again(emulator: Control, serv
     async def scenario() -> client.Counters:
         async with client.Client(_config(server), transport=None) as api:
             await api.get_job(generated.job_id(0))
-            emulator.http.post("/_emulator/tokens/expire").raise_for_status()
+            emulator.expire_tokens()
             await api.get_job(generated.job_id(0))
             return api.counters
 
@@ -145,30 +146,30 @@ def test_read_only_client_refuses_writes_before_the_network(emulator: Control, s
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_apply_starts_no_new_write_and_reports(tmp_path: Path, signum: int) -> None:
+def test_an_interrupted_apply_starts_no_new_write_and_reports(
+    emulator: Control, server: EmulatorServer, tmp_path: Path, signum: int
+) -> None:
     count = 30
-    generated.write_manifests(tmp_path / "jobs", count)
-    config = EmulatorConfig(api_key=API_KEY, step_seconds=0, latency_ms=150)
-    with EmulatorServer(config) as server, Control.connect(server.base_url) as control:
-        control.seed(generated.seed_jobs(count))
-        env = {**os.environ, "BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "reconciler", "apply", str(tmp_path / "jobs"), "--auto-approve",
-             "--concurrency", "2"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 30
-            while not [r for r in control.requests() if r["method"] == "PATCH"]:
-                assert time.monotonic() < deadline, "apply never started writing"
-                time.sleep(0.05)
-            process.send_signal(signum)
-            stdout, stderr = process.communicate(timeout=30)
-        finally:
-            process.kill()
-        settled = len([r for r in control.requests() if r["method"] == "PATCH"])
-        time.sleep(0.5)
-        assert len([r for r in control.requests() if r["method"] == "PATCH"]) == settled
+    generated.fleet(emulator, tmp_path / "jobs", count)
+    emulator.faults(latencyMs=150)
+    env = {**os.environ, "BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "apply", str(tmp_path / "jobs"), "--auto-approve",
+         "--concurrency", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not [r for r in emulator.requests() if r["method"] == "PATCH"]:
+            assert time.monotonic() < deadline, "apply never started writing"
+            time.sleep(0.05)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    settled = len([r for r in emulator.requests() if r["method"] == "PATCH"])
+    time.sleep(0.5)
+    assert len([r for r in emulator.requests() if r["method"] == "PATCH"]) == settled
     assert process.returncode == 130, stderr
     assert "Interrupted: finishing the calls in flight" in stderr
     assert "not attempted: interrupted" in stdout

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from reconciler.emulator.server import EmulatorServer
-from tests.e2e.conftest import Control
 from tests.security.helpers import Reply, manifest_folder, scripted_server
+from tests.support import Control
 
 MANIFESTS = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -146,7 +146,7 @@ def test_a_fixed_id_that_does_not_exist_is_still_reported_missing(run: Any, emul
 
 def test_the_emulator_tells_a_wrong_path_from_a_missing_job(emulator: Control, server: EmulatorServer) -> None:
     """What the client's rule rests on: only the job routes answer the rpcStatus of code 5."""
-    token = emulator.http.post("/v1/auth/access_token", json={"apiKey": "e2e-test-key"}).json()["token"]
+    token = emulator.token()
     missing = emulator.http.get("/v1/customer/jobs/no-such-job", headers={"Authorization": token})
     unserved = emulator.http.get("/v1/customers/jobs/no-such-job", headers={"Authorization": token})
 

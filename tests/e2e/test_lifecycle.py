@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
-from tests.e2e.conftest import API_KEY, Control
+from tests.support import API_KEY, SEED, Control
 
 # UUIDv5 of the key under the documented namespace: a test that fails if either ever changes.
 KEY = "team/nightly-report"
@@ -76,7 +76,7 @@ def test_spec_run_launches_exactly_once_over_two_applies(emulator: Control, run:
 
 
 def _complete(emulator: Control, job_id: str) -> None:
-    emulator.http.post(f"/_emulator/jobs/{job_id}/advance", json={"state": "JOB_STATE_COMPLETE"}).raise_for_status()
+    emulator.advance(job_id, "JOB_STATE_COMPLETE")
 
 
 def test_a_changed_manifest_of_a_completed_job_gets_a_new_generation_with_replace(
@@ -95,7 +95,7 @@ def test_a_changed_manifest_of_a_completed_job_gets_a_new_generation_with_replac
     replaced = run("apply", str(tmp_path / "jobs"), "--auto-approve", "--replace")
     assert replaced.exit_code == 0, replaced.stdout + replaced.stderr
     assert "[destructive]" in replaced.stdout
-    generation_1 = next(job for job in emulator.all_jobs() if job["id"] != KEY_ID)
+    generation_1 = next(job for job in emulator.jobs() if job["id"] != KEY_ID)
     assert generation_1["description"].endswith(f"key=team/nightly-report; generation=1; root={tmp_path / 'jobs'}")
     assert generation_1["params"]["app"] == {"rows": 20.0}
     assert emulator.job(KEY_ID) == before  # generation 0 is history, untouched
@@ -130,7 +130,7 @@ def test_a_job_with_a_fixed_id_cannot_be_replaced(emulator: Control, run: Any, t
     outcome = run("apply", str(tmp_path / "jobs"), "--auto-approve", "--replace", "--detailed-exitcode")
     assert outcome.exit_code == 3
     assert "a job with a fixed metadata.id cannot be replaced: use metadata.key" in outcome.stdout
-    assert len(emulator.all_jobs()) == 1
+    assert len(emulator.jobs()) == 1
 
 
 def test_prune_lists_marked_drafts_and_deletes_them_only_with_the_flag(
@@ -140,7 +140,7 @@ def test_prune_lists_marked_drafts_and_deletes_them_only_with_the_flag(
     _manifest(team, key="keep/me")
     removed = [_manifest(team, key="orphan/draft"), _manifest(team, key="orphan/started")]
     assert run("apply", str(team), "--auto-approve").exit_code == 0
-    started_id = next(job["id"] for job in emulator.all_jobs() if "orphan/started" in job["description"])
+    started_id = next(job["id"] for job in emulator.jobs() if "orphan/started" in job["description"])
     _complete(emulator, started_id)
     emulator.seed([{"id": "unmarked-draft", "templateId": "t", "name": "made elsewhere"}])
     for path in removed:
@@ -165,7 +165,7 @@ def test_prune_lists_marked_drafts_and_deletes_them_only_with_the_flag(
 
     pruned = run("apply", str(team), "--prune", "--auto-approve")
     assert pruned.exit_code == 0, pruned.stdout
-    remaining = {job["id"] for job in emulator.all_jobs()}
+    remaining = {job["id"] for job in emulator.jobs()}
     assert started_id in remaining
     assert "unmarked-draft" in remaining
     assert len(remaining) == 3  # keep/me, the started orphan, the unmarked draft
@@ -190,7 +190,7 @@ def test_prune_on_one_folder_never_judges_another_folders_drafts(emulator: Contr
 
     applied = run("apply", str(jobs / "ml"), "--prune", "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
-    descriptions = [job["description"] for job in emulator.all_jobs()]
+    descriptions = [job["description"] for job in emulator.jobs()]
     assert [d for d in descriptions if "cv/detect" in d], "another folder's draft was deleted"
     assert not [d for d in descriptions if "ml/old" in d]
 
@@ -220,7 +220,7 @@ def test_a_run_on_part_of_a_root_counts_its_drafts_and_does_not_judge_them(
 
 
 def test_import_then_plan_is_empty(emulator: Control, run: Any, tmp_path: Path, monkeypatch: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     ids = ["9a3d6c1b-2e8f-4b7a-a5c4-0d9e8f7a6b51", "0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61"]
     imported = run("import", *ids, "--out", str(tmp_path / "imported"), "--mkdir")
     assert imported.exit_code == 0, imported.stderr
@@ -262,7 +262,7 @@ def test_a_reviewed_plan_file_creates_and_prunes(emulator: Control, run: Any, tm
     assert [job["action"] for job in planned.json()["jobs"]] == ["create", "prune"]
     applied = run("apply", str(plan_file))
     assert applied.exit_code == 0, applied.stdout + applied.stderr
-    assert [job["id"] for job in emulator.all_jobs()] == [KEY_ID]
+    assert [job["id"] for job in emulator.jobs()] == [KEY_ID]
     assert emulator.job(KEY_ID)["state"] != "JOB_STATE_NEW"  # created, then launched
     again = run("apply", str(plan_file))  # the same reviewed plan, once more: everything moved since
     assert again.exit_code == 4

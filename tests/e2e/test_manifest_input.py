@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from tests.e2e import generated
-from tests.e2e.conftest import ROOT, Control
 from tests.e2e.test_parallel_loading import _validate
+from tests.support import ROOT, Control
 
 
 def _manifest(folder: Path, key: str, *, name: str = "", description: str = "") -> Path:
@@ -35,7 +35,7 @@ def _manifest(folder: Path, key: str, *, name: str = "", description: str = "") 
 
 
 def _keys(emulator: Control) -> list[str]:
-    return sorted(job["name"] for job in emulator.all_jobs())
+    return sorted(job["name"] for job in emulator.jobs())
 
 
 def test_an_upper_case_extension_is_read_so_prune_keeps_its_job(emulator: Control, run: Any, tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_a_key_outside_the_safe_alphabet_is_refused(emulator: Control, run: Any,
         assert outcome.stderr.startswith(f"error: {path}:3:"), outcome.stderr
         assert "key: must be 1 to 200 characters: ASCII letters, digits and . _ - / :" in outcome.stderr
         assert "pattern" not in outcome.stderr
-    assert emulator.all_jobs() == []
+    assert emulator.jobs() == []
 
 
 def test_a_key_and_a_generation_id_of_another_key_never_meet(emulator: Control, run: Any, tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_a_description_holding_a_marker_line_is_refused(emulator: Control, run: 
 
     assert outcome.exit_code == 1
     assert "a line starting 'managed-by:' is the tool's ownership marker" in outcome.stderr
-    assert emulator.all_jobs() == []
+    assert emulator.jobs() == []
 
 
 def test_a_crashing_file_among_many_is_named_in_the_parallel_path(tmp_path: Path) -> None:

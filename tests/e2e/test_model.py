@@ -47,7 +47,7 @@ from reconciler import cli
 from reconciler.emulator import wire
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import model
-from tests.e2e.conftest import Control
+from tests.support import Control
 
 SLOTS = 6
 STEPS = 50
@@ -152,7 +152,7 @@ class Reconciling(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.control.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+        self.control.reset()
         self.manifests: dict[int, tuple[bool, dict[str, Any]]] = {}
         self.faulty = False
         self.history: list[dict[str, Any]] = []  # every logged request of this history, witnesses included

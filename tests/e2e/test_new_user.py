@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Control
+from tests.support import SEED, Control
 
 NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
 
@@ -60,7 +60,7 @@ def _saved_plan(run: Any, tmp_path: Path, *args: str) -> Path:
 def test_apply_planfile_refuses_flags_it_would_ignore(
     emulator: Control, run: Any, tmp_path: Path, flags: tuple[str, ...], named: str
 ) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     path = _saved_plan(run, tmp_path)
     emulator.clear_log()
     outcome = run("apply", str(path), *flags)
@@ -76,7 +76,7 @@ def test_apply_planfile_refuses_flags_it_would_ignore(
 
 
 def test_a_saved_drift_report_is_kind_drift_and_apply_refuses_it(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     path = tmp_path / "drift.json"
     saved = run("plan", "examples/jobs", "--drift", "--out", str(path))
     assert saved.exit_code == 0, saved.stderr
@@ -95,7 +95,7 @@ def test_a_saved_drift_report_is_kind_drift_and_apply_refuses_it(emulator: Contr
 
 
 def test_drift_lists_no_call_in_any_format_and_its_summary_reads(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     shown = run("plan", "examples/jobs", "--drift")
     assert shown.exit_code == 0, shown.stderr
     assert not [line for line in shown.stdout.splitlines() if line.lstrip().startswith("→")]
@@ -114,7 +114,7 @@ def test_drift_lists_no_call_in_any_format_and_its_summary_reads(emulator: Contr
 
 
 def test_one_drifted_job_reads_in_the_singular(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     shown = run("plan", "examples/jobs/analytics/daily-rollup.yaml", "--drift")
     assert shown.stdout.rstrip().splitlines()[-1] == (
         "Drift: 1 job differs (1 field), 0 errors, 0 unchanged. Requests: 1 read, 0 writes, 0 retries."
@@ -134,7 +134,7 @@ def test_drift_refuses_the_flags_that_propose_writes(emulator: Control, run: Any
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_a_target_or_selector_matching_nothing_is_named(emulator: Control, run: Any, command: str) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     args = ("--target", NIGHTLY, "--target", "no-such-job", "--selector", "team=nobody", "--selector", "team=vision")
     outcome = run(command, "examples/jobs", *args, *(("--auto-approve",) if command == "apply" else ()))
     assert outcome.exit_code == 1
@@ -166,7 +166,7 @@ AUTH_URL_JOB = {
 def test_validate_accepts_every_manifest_import_writes(emulator: Control, run: Any, tmp_path: Path) -> None:
     """One job of each data-source family the seed holds (aws, s3, gcp, storj, url, file, bucket, bypass), and
     a url source with basic auth."""
-    jobs = emulator.seed_examples()
+    jobs = emulator.seed_file(SEED)
     emulator.seed([AUTH_URL_JOB])
     families = {job[side]["dataSourceDescriptor"] for job in jobs for side in ("dataSource", "dataDestination")}
     assert families == {"aws", "s3", "gcp", "storj", "url", "file", "bucket", "bypass"}
@@ -182,7 +182,7 @@ def test_validate_accepts_every_manifest_import_writes(emulator: Control, run: A
 
 
 def test_import_never_overwrites_without_force(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     out = tmp_path / "imported"
     out.mkdir()
     first = run("import", NIGHTLY, "--out", str(out))
@@ -199,7 +199,7 @@ def test_import_never_overwrites_without_force(emulator: Control, run: Any, tmp_
 
 
 def test_import_into_a_missing_folder_needs_mkdir(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     out = tmp_path / "new" / "folder"
     refused = run("import", NIGHTLY, "--out", str(out))
     assert refused.exit_code == 1
@@ -258,7 +258,7 @@ def test_a_retried_call_is_said_once_on_stderr(emulator: Control, run: Any) -> N
 
 
 def test_counts_of_one_read_in_the_singular(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     planned = run("plan", "examples/jobs/analytics/daily-rollup.yaml", "--out", str(tmp_path / "plan.json"))
     assert planned.stdout.rstrip().splitlines()[-1] == (
         "Plan: 1 to update (1 call), 0 blocked, 0 errors, 0 unchanged. Requests: 1 read, 0 writes, 0 retries."

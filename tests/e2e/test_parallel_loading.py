@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.e2e import generated
-from tests.e2e.conftest import ROOT
+from tests.support import ROOT
 
 
 def _validate(folder: Path) -> subprocess.CompletedProcess[str]:

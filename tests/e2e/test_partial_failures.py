@@ -12,14 +12,15 @@ import httpx
 import pytest
 
 from reconciler import plans, reports, runs, settings
-from tests.e2e.conftest import API_KEY, Control
+from tests.e2e import generated
+from tests.support import API_KEY, Control
 
 
 def test_a_partial_apply_reports_each_call_and_a_second_apply_converges(
     emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     count = 24
-    emulator.generate(tmp_path / "jobs", count)
+    generated.fleet(emulator, tmp_path / "jobs", count)
     plan_file = tmp_path / "plan.json"
     assert run("plan", str(tmp_path / "jobs"), "--out", str(plan_file)).exit_code == 0
     emulator.faults(faultRate=0.5, seed=5)
@@ -52,7 +53,7 @@ class DroppingTransport(httpx.AsyncHTTPTransport):
 
 
 def test_a_field_the_server_dropped_is_reported_as_unconverged(emulator: Control, server: Any, tmp_path: Path) -> None:
-    emulator.generate(tmp_path / "jobs", 3)
+    generated.fleet(emulator, tmp_path / "jobs", 3)
     config = settings.Settings(api_key=settings.Secret(API_KEY), api_url=server.url)
     prepared = runs.prepare([str(tmp_path / "jobs")], {})
     planned = asyncio.run(runs.plan(prepared, config))
@@ -66,7 +67,7 @@ def test_a_field_the_server_dropped_is_reported_as_unconverged(emulator: Control
 
 
 def test_the_rate_limit_spaces_requests_out(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.generate(tmp_path / "jobs", 32)
+    generated.fleet(emulator, tmp_path / "jobs", 32)
     started = time.monotonic()
     outcome = run("apply", str(tmp_path / "jobs"), "--auto-approve", "--rate-limit", "10", "--concurrency", "32")
     elapsed = time.monotonic() - started
@@ -79,7 +80,7 @@ def test_the_rate_limit_spaces_requests_out(emulator: Control, run: Any, tmp_pat
 
 
 def test_the_run_timeout_ends_a_slow_plan_with_a_clear_error(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.generate(tmp_path / "jobs", 6)
+    generated.fleet(emulator, tmp_path / "jobs", 6)
     emulator.faults(latencyMs=1500)
     started = time.monotonic()
     outcome = run("plan", str(tmp_path / "jobs"), "--run-timeout", "0.5")

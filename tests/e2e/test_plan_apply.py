@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import EXAMPLES, Control
+from tests.support import EXAMPLES, SEED, Control
 
 NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
 LAUNCHED = "e2b8d4f6-1c3a-4e5b-8d7f-9a0b1c2d3e4f"
@@ -25,7 +25,7 @@ EXPECTED_WRITES = {
 
 
 def test_plan_shows_each_changed_field_and_the_calls(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     outcome = run("plan", "examples/jobs")
     assert outcome.exit_code == 0, outcome.stderr
     out = outcome.stdout
@@ -40,7 +40,7 @@ def test_plan_shows_each_changed_field_and_the_calls(emulator: Control, run: Any
 
 
 def test_apply_sends_one_patch_per_changed_section_then_plan_is_empty(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     emulator.clear_log()
     applied = run("apply", "examples/jobs", "--auto-approve")
     assert applied.exit_code == 0, applied.stdout + applied.stderr
@@ -62,7 +62,7 @@ def test_apply_sends_one_patch_per_changed_section_then_plan_is_empty(emulator: 
 
 
 def test_undeclared_units_survive_a_replacing_patch(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     assert run("apply", "examples/jobs", "--auto-approve").exit_code == 0
     transcode = emulator.job("0b7e4a52-93a1-4d2c-9f0e-5c1d2b3a4f61")
     # The manifest declares only params.app: partitioner and assembler were re-sent as the server had them.
@@ -72,7 +72,7 @@ def test_undeclared_units_survive_a_replacing_patch(emulator: Control, run: Any)
 
 
 def test_blocked_job_is_shown_with_its_state_and_never_written(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     before = emulator.job(LAUNCHED)
     outcome = run("apply", "examples/jobs", "--auto-approve")
     assert "blocked: job is JOB_STATE_PARTITIONING" in outcome.stdout
@@ -81,7 +81,7 @@ def test_blocked_job_is_shown_with_its_state_and_never_written(emulator: Control
 
 
 def test_invalid_manifest_anywhere_sends_nothing(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     emulator.clear_log()
     shutil.copytree(EXAMPLES, tmp_path / "jobs")
     bad = tmp_path / "jobs" / "zz-bad.yaml"
@@ -97,8 +97,8 @@ def test_invalid_manifest_anywhere_sends_nothing(emulator: Control, run: Any, tm
 
 
 def test_missing_job_without_a_template_is_an_error_and_apply_writes_nothing(emulator: Control, run: Any) -> None:
-    jobs = emulator.seed_examples()
-    emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True})
+    jobs = emulator.seed_file(SEED)
+    emulator.reset(faults=False)
     emulator.seed([job for job in jobs if job["id"] != UNCHANGED])  # its manifest has no templateId
     planned = run("plan", "examples/jobs")
     assert planned.exit_code == 1
@@ -111,7 +111,7 @@ def test_missing_job_without_a_template_is_an_error_and_apply_writes_nothing(emu
 
 
 def test_apply_outside_a_terminal_needs_auto_approve(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     outcome = run("apply", "examples/jobs", stdin="yes\n")
     assert outcome.exit_code == 1
     assert "--auto-approve" in outcome.stderr
@@ -119,7 +119,7 @@ def test_apply_outside_a_terminal_needs_auto_approve(emulator: Control, run: Any
 
 
 def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     changes = run("plan", "examples/jobs", "--detailed-exitcode", "--exclude", LAUNCHED)
     assert changes.exit_code == 2
     assert "(partial: only the selected manifests)" in changes.stdout
@@ -155,7 +155,7 @@ def test_detailed_exit_codes_and_json(emulator: Control, run: Any) -> None:
 
 
 def test_a_secret_never_reaches_the_output(emulator: Control, run: Any, env: dict[str, str]) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     for args in (["plan", "examples/jobs"], ["plan", "examples/jobs", "--format", "json"]):
         outcome = run(*args)
         for secret in (

@@ -10,7 +10,7 @@ import jsonschema
 
 from reconciler import planfiles
 from reconciler.rendering import document as documents
-from tests.e2e.conftest import API_KEY, ROOT, Control
+from tests.support import API_KEY, ROOT, SEED, Control
 
 NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
 DAILY = "d513134b-9676-5129-b330-8dd336a48e5a"
@@ -26,13 +26,13 @@ def _plan_file(run: Any, tmp_path: Path) -> Path:
 
 
 def _patch_directly(emulator: Control, job_id: str, section: str, body: Any) -> None:
-    token = emulator.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
+    token = emulator.token()
     answer = emulator.http.patch(f"/v1/customer/jobs/{job_id}/{section}", json=body, headers={"Authorization": token})
     answer.raise_for_status()
 
 
 def test_plan_file_round_trips_and_matches_its_schema(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     saved = json.loads(_plan_file(run, tmp_path).read_text())
     jsonschema.validate(saved, SCHEMA)
     again = documents.plan_document(planfiles.to_plan(planfiles.read(str(tmp_path / "plan.json"))))
@@ -43,8 +43,8 @@ def test_plan_file_round_trips_and_matches_its_schema(emulator: Control, run: An
 
 
 def test_json_output_matches_the_schema_in_every_state(emulator: Control, run: Any) -> None:
-    jobs = emulator.seed_examples()
-    emulator.http.post("/_emulator/reset", json={"jobs": True, "log": True})
+    jobs = emulator.seed_file(SEED)
+    emulator.reset(faults=False)
     # Nightly is created, the storj job (no templateId) is an error, one job is blocked, the others updated.
     emulator.seed([job for job in jobs if job["id"] not in (NIGHTLY, STORJ)])
     document = run("plan", "examples/jobs", "--format", "json").json()
@@ -56,7 +56,7 @@ def test_json_output_matches_the_schema_in_every_state(emulator: Control, run: A
 
 
 def test_apply_planfile_writes_exactly_the_plan(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     path = _plan_file(run, tmp_path)
     emulator.clear_log()
     applied = run("apply", str(path))  # no --auto-approve needed: the plan was reviewed
@@ -70,7 +70,7 @@ def test_apply_planfile_writes_exactly_the_plan(emulator: Control, run: Any, tmp
 
 
 def test_a_job_that_moved_since_the_plan_is_refused_alone(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     path = _plan_file(run, tmp_path)
     _patch_directly(emulator, NIGHTLY, "configs", {"taskTimeout": 90, "jobTimeout": 86400, "isTestJob": True})
     emulator.clear_log()
@@ -86,7 +86,7 @@ def test_a_job_that_moved_since_the_plan_is_refused_alone(emulator: Control, run
 
 
 def test_a_plan_file_holds_no_secret(emulator: Control, run: Any, tmp_path: Path, env: dict[str, str]) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     text = _plan_file(run, tmp_path).read_text()
     for secret in (env["LEGACY_S3_ACCESS_KEY"], env["LEGACY_S3_SECRET_KEY"], "DEMO-OLD-ACCESS-KEY", API_KEY):
         assert secret not in text
@@ -94,7 +94,7 @@ def test_a_plan_file_holds_no_secret(emulator: Control, run: Any, tmp_path: Path
 
 
 def test_a_plan_file_is_refused_against_another_api(emulator: Control, run: Any, tmp_path: Path) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     path = _plan_file(run, tmp_path)
     emulator.clear_log()
     outcome = run("apply", str(path), "--api-url", "http://127.0.0.1:9/v1")

@@ -25,7 +25,7 @@ import pytest
 from reconciler.emulator import wire
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import model
-from tests.e2e.conftest import API_KEY, ROOT, Control
+from tests.support import API_KEY, ROOT, Control
 
 COUNT = 24
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests import github_comments
-from tests.e2e.conftest import API_KEY, Control
+from tests.e2e import generated
+from tests.support import API_KEY, SEED, Control
 
 FORMATS = ["text", "json", "markdown"]
 GITHUB = {"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/jobs", "GITHUB_SHA": "0123abcd" * 5}
@@ -39,7 +40,7 @@ def test_show_prints_the_examples_plan_as_plan_did(
 ) -> None:
     for name, value in GITHUB.items():
         monkeypatch.setenv(name, value)
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     planned, shown = _planned_then_shown(run, emulator, monkeypatch, ["examples/jobs"], tmp_path / "p.json", output)
     assert shown == planned
     assert "update" in planned
@@ -52,7 +53,7 @@ def test_show_prints_the_examples_plan_as_plan_did(
 def test_show_prints_a_drift_report_and_full_values_as_plan_did(
     output: str, emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     planned, shown = _planned_then_shown(
         run, emulator, monkeypatch, ["examples/jobs"], tmp_path / "d.json", output, "--drift", "--full-values"
     )
@@ -64,7 +65,7 @@ def test_show_prints_a_drift_report_and_full_values_as_plan_did(
 def test_show_prints_a_2000_job_plan_as_plan_did(
     output: str, emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = emulator.generate(tmp_path / "jobs", 2000)
+    folder = generated.fleet(emulator, tmp_path / "jobs", 2000)
     planned, shown = _planned_then_shown(run, emulator, monkeypatch, [str(folder)], tmp_path / "p.json", output)
     assert shown == planned
     if output == "markdown":
@@ -99,13 +100,13 @@ def test_show_refuses_what_is_not_a_plan_file_in_one_line(run: Any, tmp_path: Pa
 def test_show_refuses_an_apply_report_and_a_tampered_plan(
     emulator: Control, run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     report = run("apply", "examples/jobs", "--auto-approve", "--format", "json")
     assert report.exit_code == 0, report.stderr
     (tmp_path / "report.json").write_text(report.stdout)
     assert "kind" in _refused(run, tmp_path / "report.json")
     saved = tmp_path / "plan.json"
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     assert run("plan", "examples/jobs", "--out", str(saved)).exit_code == 0
     document = json.loads(saved.read_text())
     updated = next(job for job in document["jobs"] if job["calls"])
@@ -120,7 +121,7 @@ def test_the_comment_ci_posts_reads_on_github_with_commit_links(
     """The recipe's comment (``show --format markdown`` of the saved plan), as github.com renders it."""
     for name, value in GITHUB.items():
         monkeypatch.setenv(name, value)
-    emulator.seed_examples()
+    emulator.seed_file(SEED)
     planned = run("plan", "examples/jobs", "--out", str(tmp_path / "p.json"))  # as the recipes plan: text
     assert planned.exit_code == 0, planned.stderr
     monkeypatch.delenv("BYTENITE_API_KEY")

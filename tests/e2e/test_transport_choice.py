@@ -12,7 +12,7 @@ import httpx
 
 from reconciler import client, fetching, markers, settings
 from reconciler.emulator.server import EmulatorServer
-from tests.e2e.conftest import API_KEY, Control
+from tests.support import API_KEY, Control
 
 
 def engines(server: EmulatorServer, expectations: list[int]) -> list[str]:

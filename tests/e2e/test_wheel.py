@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.wheel
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]

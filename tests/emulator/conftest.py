@@ -1,8 +1,8 @@
-"""One emulator per session (steps under test control), reset before every test.
+"""The emulator's own tests, on the session's emulator (``tests/conftest.py``), over real loopback sockets.
 
-Tests talk to it over real loopback sockets with httpx: ``api`` is a client on the jobs root with a valid
-token, ``control`` one on ``/_emulator``. A test that needs other start-up options starts its own server
-with ``EmulatorServer`` as a context manager, so it is stopped by that test.
+``api`` is a client on the jobs root with a valid token, ``control`` a raw one on ``/_emulator`` (these tests are of
+that wire itself; the others use ``tests.support.Control``). A test that needs other start-up options starts its
+own server with ``EmulatorServer`` as a context manager, so it is stopped by that test.
 """
 
 from __future__ import annotations
@@ -12,25 +12,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from reconciler.emulator.server import EmulatorConfig, EmulatorServer
-
-from .helpers import API_KEY
-
-
-@pytest.fixture(scope="session")
-def session_emulator() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(api_key=API_KEY, step_seconds=0)) as server:
-        yield server
+from reconciler.emulator.server import EmulatorServer
+from tests.support import Control
 
 
 @pytest.fixture
-def emu(session_emulator: EmulatorServer) -> EmulatorServer:
-    """The session emulator with no jobs, an empty log and the start-up (fault-free) settings."""
-    response = httpx.post(
-        f"{session_emulator.base_url}/_emulator/reset", json={"jobs": True, "log": True, "faults": True}
-    )
-    response.raise_for_status()
-    return session_emulator
+def emu(server: EmulatorServer, emulator: Control) -> EmulatorServer:
+    """The session emulator with no jobs, an empty log and the start-up (fault-free) settings (``emulator``
+    resets it), for the tests that read its parts directly."""
+    return server
 
 
 @pytest.fixture

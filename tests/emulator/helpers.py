@@ -6,8 +6,6 @@ from typing import Any
 
 import httpx
 
-API_KEY = "test-key"
-
 
 def create(api: httpx.Client, **body: Any) -> dict[str, Any]:
     """Create a job (template ``tpl`` unless given) and return it."""

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from reconciler.emulator.server import EmulatorConfig, EmulatorServer
+from tests.support import API_KEY
 
-from .helpers import API_KEY, assert_rpc_error
+from .helpers import assert_rpc_error
 
 
 def test_token_exchange_answers_token_ttl_string_and_scope(emu: EmulatorServer) -> None:

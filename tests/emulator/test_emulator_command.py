@@ -31,9 +31,26 @@ def test_flags_map_onto_the_config() -> None:
     from dataclasses import fields
 
     from reconciler.emulator.config import EmulatorConfig
+    from reconciler.emulator.faults import FaultSettings
 
     names = {param.name for param in command.params}
-    assert names == {f.name for f in fields(EmulatorConfig)}
+    server = {f.name for f in fields(EmulatorConfig)} - {"faults"}
+    assert names == server | set(FaultSettings.model_fields)
+    assert not server & set(FaultSettings.model_fields)
+
+
+def test_the_tools_help_lists_the_emulator_without_importing_it() -> None:
+    """The emulator's flags are built from a pydantic model: ``reconciler --help`` must not pay for it."""
+    from reconciler.cli.app import LazyGroup
+
+    code = (
+        "import sys\nfrom reconciler.cli import commands\ntry:\n    commands.main(['--help'])\nexcept SystemExit:\n"
+        "    print([name for name in ('pydantic', 'reconciler.emulator.command') if name in sys.modules])"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert f"emulator  {command.short_help}" in shown
+    assert shown.endswith("[]\n"), shown
+    assert LazyGroup.lazy["emulator"][1] == command.short_help
 
 
 def test_bad_values_are_usage_errors() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 
 from reconciler.emulator.server import EmulatorServer
+from tests.support import API_KEY
 
-from .helpers import API_KEY, create
+from .helpers import create
 
 
 def test_request_log_lists_api_requests_in_order(emu: EmulatorServer, api: httpx.Client, control: httpx.Client) -> None:

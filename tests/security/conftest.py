@@ -1,5 +1,6 @@
-"""Security fixtures: an emulator whose API key is itself a sentinel, the CLI run in process with every log record
-captured, and a guard that refuses any connection beyond loopback made by the test process."""
+"""Security fixtures: the CLI run in process with every log record captured, against the session's emulator (whose
+API key is itself a sentinel, see ``tests/support.py``), and a guard that refuses any connection beyond loopback
+made by the test process."""
 
 from __future__ import annotations
 
@@ -14,34 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
 from reconciler import cli
 from reconciler.cli import app
-from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
-from tests.security.helpers import API_KEY, ENV_SENTINELS, Control, Outcome, Runner, snapshot, written
+from tests.security.helpers import API_KEY, ENV_SENTINELS, Outcome, Runner, snapshot, written
 
 TIMINGS = pytest.StashKey[dict[str, float]]()
-
-
-@pytest.fixture(scope="session")
-def security_server() -> Iterator[EmulatorServer]:
-    """One emulator for the session; it accepts only the sentinel API key."""
-    with EmulatorServer(EmulatorConfig(api_key=API_KEY, step_seconds=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def control(security_server: EmulatorServer) -> Iterator[Control]:
-    """The session emulator with no jobs, an empty log and no faults."""
-    with httpx.Client(base_url=security_server.base_url, timeout=30) as http:
-        emulator = Control(http, security_server.url)
-        emulator.reset()
-        yield emulator
-        emulator.reset()
 
 
 @pytest.fixture(scope="session")
@@ -132,13 +114,13 @@ def _restored_logging() -> Iterator[None]:
 
 
 @pytest.fixture
-def environment(security_server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def environment(server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The sentinels in the environment, the emulator as the API, and tmp_path as the working directory."""
     for name in list(os.environ):
         if name.startswith(("BYTENITE_", "GITHUB_")) or name in ("CI", "NO_COLOR"):
             monkeypatch.delenv(name)
     values = {
-        "BYTENITE_API_URL": security_server.url,
+        "BYTENITE_API_URL": server.url,
         "BYTENITE_API_KEY": API_KEY,
         "BYTENITE_RETRY_ATTEMPTS": "2",
         **ENV_SENTINELS,

@@ -1,5 +1,5 @@
-"""What the security tests share: the sentinels and the scanner that finds them, the emulator's test control, and
-the record of one CLI run (in process or as a subprocess).
+"""What the security tests share: the sentinels and the scanner that finds them, and the record of one CLI run (in
+process or as a subprocess). The emulator, its key and its test control are every test's (``tests/support.py``).
 
 Sentinels are distinctive strings planted as secrets (in the environment, in manifests, on the server); a test then
 looks for each one, raw and JSON-escaped, in every byte a run produced: stdout, stderr, log records, tracebacks and
@@ -25,11 +25,9 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
-HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
+from tests.support import API_KEY, ROOT
 
-# The API key is a sentinel too: it must never be shown, and the emulator accepts only it.
-API_KEY = "SENTINEL-APIKEY-9f3a"
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 # Tokens the emulator issues ("emu." and 32 URL-safe characters): secrets as much as the key.
 TOKEN = re.compile(rb"emu\.[A-Za-z0-9_-]{20,}")
 
@@ -104,44 +102,7 @@ def find_leaks(where: str, data: str | bytes, sentinels: Iterable[Sentinel] = AL
     return found
 
 
-# The emulator's test control ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Control:
-    """The emulator's test control (``/_emulator/``), which needs no token and is never logged or faulted."""
-
-    http: httpx.Client
-    url: str
-
-    def seed(self, jobs: list[dict[str, Any]]) -> None:
-        self.http.post("/_emulator/jobs", json={"jobs": jobs}).raise_for_status()
-
-    def reset(self) -> None:
-        self.http.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
-
-    def clear_log(self) -> None:
-        self.http.post("/_emulator/reset", json={"jobs": False, "log": True}).raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return list(self.http.get("/_emulator/requests").json()["requests"])
-
-    def counters(self) -> dict[str, Any]:
-        return dict(self.http.get("/_emulator/counters").json())
-
-    def faults(self, **settings: Any) -> None:
-        self.http.put("/_emulator/faults", json=settings).raise_for_status()
-
-    def advance(self, job_id: str, state: str | None = None) -> dict[str, Any]:
-        answer = self.http.post(f"/_emulator/jobs/{job_id}/advance", json={"state": state} if state else {})
-        answer.raise_for_status()
-        return dict(answer.json()["job"])
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        token = self.http.post("/v1/auth/access_token", json={"apiKey": API_KEY}).json()["token"]
-        answer = self.http.get(f"/v1/customer/jobs/{job_id}", headers={"Authorization": token})
-        answer.raise_for_status()
-        return dict(answer.json()["job"])
+# Addresses ----------------------------------------------------------------------------------------------------
 
 
 def closed_port() -> int:

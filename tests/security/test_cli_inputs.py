@@ -4,12 +4,17 @@ setting, exit 1, no traceback, and nothing read from or written to the API when 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from reconciler import cli, settings
 from reconciler.emulator.server import EmulatorServer
-from tests.security.helpers import Control, Runner, manifest_folder
+from tests.security.helpers import ROOT, Runner, manifest_folder, run_subprocess
+from tests.support import Control
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -21,11 +26,11 @@ spec:
 
 
 @pytest.fixture
-def jobs(control: Control, tmp_path: Path) -> Path:
+def jobs(emulator: Control, tmp_path: Path) -> Path:
     """One draft on the server and a manifest that renames it."""
-    control.seed([{"id": "cli-job", "templateId": "t", "name": "Old name"}])
+    emulator.seed([{"id": "cli-job", "templateId": "t", "name": "Old name"}])
     folder = manifest_folder(tmp_path, MANIFEST)
-    control.clear_log()
+    emulator.clear_log()
     return folder
 
 
@@ -44,12 +49,12 @@ def _one_line_error(outcome: object, *needles: str) -> None:
 
 
 def test_plan_out_into_a_missing_folder_is_refused_before_the_api_is_read(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     outcome = invoke("plan", str(jobs), "--out", str(tmp_path / "missing" / "plan.json"))
     _one_line_error(outcome, "--out", "does not exist")
     assert outcome.stdout == ""  # the plan was not shown only to be lost
-    assert control.requests() == []
+    assert emulator.requests() == []
 
 
 def test_a_deeply_nested_plan_file_is_refused_in_one_line(invoke: Runner, tmp_path: Path) -> None:
@@ -63,10 +68,10 @@ def test_a_deeply_nested_plan_file_is_refused_in_one_line(invoke: Runner, tmp_pa
     _one_line_error(invoke("apply", str(path)), "nested")
 
 
-def test_an_api_key_file_that_never_ends_is_refused(jobs: Path, invoke: Runner, control: Control) -> None:
+def test_an_api_key_file_that_never_ends_is_refused(jobs: Path, invoke: Runner, emulator: Control) -> None:
     outcome = invoke("plan", str(jobs), "--api-key-file", "/dev/zero", env={"BYTENITE_API_KEY": None})
     _one_line_error(outcome, "--api-key-file", "/dev/zero")
-    assert control.requests() == []
+    assert emulator.requests() == []
 
 
 @pytest.mark.parametrize(
@@ -92,21 +97,64 @@ def test_an_api_key_file_that_never_ends_is_refused(jobs: Path, invoke: Runner, 
     ],
 )
 def test_a_bad_number_is_one_line_naming_the_setting(
-    jobs: Path, invoke: Runner, control: Control, *, env: dict[str, str], args: list[str], named: str
+    jobs: Path, invoke: Runner, emulator: Control, *, env: dict[str, str], args: list[str], named: str
 ) -> None:
     outcome = invoke("plan", str(jobs), *args, env=env)
     _one_line_error(outcome, named)
-    assert control.requests() == []
+    assert emulator.requests() == []
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "0.0", "nan", "-inf", "soon"])
+@pytest.mark.parametrize("setting", settings.NUMBERS, ids=lambda setting: setting.variable)
+def test_a_variable_is_used_or_refused_never_replaced_by_its_default(
+    jobs: Path, invoke: Runner, emulator: Control, *, setting: settings.Number[Any, Any], text: str
+) -> None:
+    """Zero in particular: ``BYTENITE_RETRY_BUDGET=0`` must not quietly become the default of 120 s."""
+    outcome = invoke("plan", str(jobs), env={setting.variable: text})
+    _one_line_error(outcome, setting.variable, repr(text) if text == "soon" else "")
+    assert emulator.requests() == []
+
+
+def test_a_zero_retry_budget_in_the_environment_is_refused_by_the_installed_command(
+    jobs: Path, emulator: Control, environment: dict[str, str], tmp_path: Path
+) -> None:
+    outcome = run_subprocess(["plan", "jobs"], cwd=tmp_path, env={**environment, "BYTENITE_RETRY_BUDGET": "0"})
+    _one_line_error(outcome, "BYTENITE_RETRY_BUDGET must be a positive, finite number, got 0")
+    assert emulator.requests() == []
+
+
+def test_a_variable_given_is_used_and_a_flag_comes_before_it(jobs: Path, invoke: Runner, emulator: Control) -> None:
+    emulator.faults(faultRate=1.0)  # every request fails: the attempts made are the setting in use
+    outcome = invoke("plan", str(jobs), "--retry-budget", "5", env={"BYTENITE_RETRY_ATTEMPTS": "3"})
+    assert outcome.exit_code == 1, outcome.describe()
+    assert len(emulator.requests()) == 3
+    emulator.clear_log()
+    given = {"BYTENITE_RETRY_ATTEMPTS": "0", "BYTENITE_RETRY_BUDGET": "0"}  # refused if read: the flags win
+    outcome = invoke("plan", str(jobs), "--retry-attempts", "1", "--retry-budget", "5", env=given)
+    assert outcome.exit_code == 1, outcome.describe()
+    assert "BYTENITE_RETRY" not in outcome.stderr, outcome.describe()
+    assert len(emulator.requests()) == 1
+
+
+def test_help_and_the_readme_name_each_setting_with_its_variable_and_default() -> None:
+    shown = CliRunner().invoke(cli.cli, ["plan", "--help"], terminal_width=400).stdout
+    table = (ROOT / "README.md").read_text()
+    for setting in (settings.API_URL, settings.JOBS_PREFIX, *settings.NUMBERS):
+        line = next((line for line in shown.splitlines() if line.strip().startswith(setting.flag + " ")), "")
+        assert setting.variable in line, shown
+        if setting.default is not None:
+            assert f"default: {setting.default}" in line or f"else {setting.default}" in line, line
+        assert re.search(rf"^\| `{setting.flag}` \| `{setting.variable}`", table, re.MULTILINE), setting.flag
 
 
 def test_plan_json_carries_the_api_url_and_equals_the_plan_file(
-    jobs: Path, invoke: Runner, tmp_path: Path, security_server: EmulatorServer
+    jobs: Path, invoke: Runner, tmp_path: Path, server: EmulatorServer
 ) -> None:
     path = tmp_path / "plan.json"
     outcome = invoke("plan", str(jobs), "--format", "json", "--out", str(path))
     assert outcome.exit_code == 0, outcome.describe()
     printed, saved = json.loads(outcome.stdout), json.loads(path.read_text())
-    assert printed["api_url"] == saved["api_url"] == security_server.url
+    assert printed["api_url"] == saved["api_url"] == server.url
     assert printed == saved
 
 
@@ -126,13 +174,13 @@ def _saved_plan(jobs: Path, invoke: Runner, tmp_path: Path) -> tuple[Path, dict[
     ],
 )
 def test_a_plan_file_without_its_url_or_of_another_version_is_refused(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path, *, change: dict[str, object], message: str
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path, *, change: dict[str, object], message: str
 ) -> None:
     path, document = _saved_plan(jobs, invoke, tmp_path)
     document.update(change)
     if document["api_url"] is None:
         del document["api_url"]
     path.write_text(json.dumps(document))
-    control.clear_log()
+    emulator.clear_log()
     _one_line_error(invoke("apply", str(path)), message)
-    assert control.requests() == []
+    assert emulator.requests() == []

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from reconciler.emulator.server import EmulatorServer
 from tests.security.helpers import API_KEY, HOSTILE, Outcome, run_subprocess
+from tests.support import Control
 
 TIME_BOUND = 10.0
 MAX_LINE = 300  # a one-line error a person can read
@@ -156,12 +156,12 @@ class HostileRun:
 
 @pytest.fixture(scope="session")
 def hostile_run(
-    security_server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory, timings: dict[str, float]
+    server: EmulatorServer, tmp_path_factory: pytest.TempPathFactory, timings: dict[str, float]
 ) -> Iterator[Callable[[Case, str], HostileRun]]:
     """Each case and command runs once a session; the refusal and clarity tests share the result."""
     runs: dict[tuple[str, str], HostileRun] = {}
-    env = {"BYTENITE_API_URL": security_server.url, "BYTENITE_API_KEY": API_KEY}
-    with httpx.Client(base_url=security_server.base_url, timeout=30) as control:
+    env = {"BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
+    with Control(server.base_url) as control:
         # What any run costs before it reads a byte: the interpreter, the imports, one valid manifest.
         baseline = tmp_path_factory.mktemp("baseline")
         (baseline / "job.yaml").write_text(
@@ -177,9 +177,9 @@ def hostile_run(
                 folder = work / "manifests"
                 folder.mkdir()
                 named = case.build(folder)
-                control.post("/_emulator/reset", json={"jobs": True, "log": True, "faults": True}).raise_for_status()
+                control.reset()
                 outcome = run_subprocess([command, "manifests"], cwd=work, env=env, timeout=TIME_BOUND)
-                counters = control.get("/_emulator/counters").json()
+                counters = control.counters()
                 timings[f"hostile {case.name} ({command})"] = outcome.seconds
                 print(f"{case.name} ({command}): {outcome.seconds:.2f} s, exit {outcome.exit_code}")
                 runs[case.name, command] = HostileRun(
@@ -233,11 +233,11 @@ def test_the_same_errors_from_validate(hostile_run: Callable[[Case, str], Hostil
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
-def test_a_fifo_in_the_folder_is_refused_not_waited_on(security_server: EmulatorServer, tmp_path: Path) -> None:
+def test_a_fifo_in_the_folder_is_refused_not_waited_on(server: EmulatorServer, tmp_path: Path) -> None:
     folder = tmp_path / "manifests"
     folder.mkdir()
     os.mkfifo(folder / "pipe.yaml")
-    env = {"BYTENITE_API_URL": security_server.url, "BYTENITE_API_KEY": API_KEY}
+    env = {"BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
 
     outcome = run_subprocess(["plan", "manifests"], cwd=tmp_path, env=env, timeout=TIME_BOUND)
 
@@ -245,7 +245,7 @@ def test_a_fifo_in_the_folder_is_refused_not_waited_on(security_server: Emulator
     assert outcome.stderr.startswith("error: manifests/pipe.yaml:"), outcome.describe()
 
 
-def test_a_symlinked_folder_leading_outside_is_never_read(security_server: EmulatorServer, tmp_path: Path) -> None:
+def test_a_symlinked_folder_leading_outside_is_never_read(server: EmulatorServer, tmp_path: Path) -> None:
     """A linked folder is not followed (os.walk without followlinks): nothing outside the named folder is read."""
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -255,11 +255,11 @@ def test_a_symlinked_folder_leading_outside_is_never_read(security_server: Emula
     folder = tmp_path / "manifests"
     folder.mkdir()
     (folder / "linked").symlink_to(outside, target_is_directory=True)
-    env = {"BYTENITE_API_URL": security_server.url, "BYTENITE_API_KEY": API_KEY}
-    with httpx.Client(base_url=security_server.base_url) as control:
-        control.post("/_emulator/reset", json={"jobs": True, "log": True}).raise_for_status()
+    env = {"BYTENITE_API_URL": server.url, "BYTENITE_API_KEY": API_KEY}
+    with Control(server.base_url) as control:
+        control.reset(faults=False)
         outcome = run_subprocess(["plan", "manifests", "--format", "json"], cwd=tmp_path, env=env)
-        requests = control.get("/_emulator/requests").json()["requests"]
+        requests = control.requests()
 
     assert "read-from-outside" not in outcome.stdout + outcome.stderr, outcome.describe()
     assert not [r for r in requests if "read-from-outside" in r["path"]], requests

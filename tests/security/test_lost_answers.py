@@ -10,17 +10,16 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+from tests.security.helpers import Runner
+from tests.support import Control
 
-from tests.security.helpers import Control, Runner
 
-
-def _first_write_loses_its_answer(control: Control) -> None:
+def _first_write_loses_its_answer(emulator: Control) -> None:
     """The emulator's draws are seeded: find a seed where the first write's answer is dropped (after the write
     is applied) and the retry's is not. With only this fault on, each write makes exactly one draw."""
     rate = 0.5
     seed = next(seed for seed in range(1000) if _draws(seed, rate) == [True, False])
-    control.faults(dropAfterWriteRate=rate, seed=seed)
+    emulator.faults(dropAfterWriteRate=rate, seed=seed)
 
 
 def _draws(seed: int, rate: float) -> list[bool]:
@@ -35,35 +34,37 @@ def _manifest(folder: Path, job_id: str, name: str, *, run: bool = False) -> Pat
     return folder
 
 
-def test_a_launch_whose_answer_was_lost_is_reported_launched(control: Control, invoke: Runner, tmp_path: Path) -> None:
-    control.seed([{"id": "lost-run", "templateId": "t", "name": "Same"}])
+def test_a_launch_whose_answer_was_lost_is_reported_launched(emulator: Control, invoke: Runner, tmp_path: Path) -> None:
+    emulator.seed([{"id": "lost-run", "templateId": "t", "name": "Same"}])
     jobs = _manifest(tmp_path / "jobs", "lost-run", "Same", run=True)
-    _first_write_loses_its_answer(control)
+    _first_write_loses_its_answer(emulator)
     outcome = invoke("apply", str(jobs), "--auto-approve", "--format", "json")
     assert outcome.exit_code == 0, outcome.describe()
     (result,) = json.loads(outcome.stdout)["results"]
     assert result["section"] == "run"
     assert result["outcome"] == "done"
     assert "read back: the job is JOB_STATE_" in result["detail"]
-    runs = [r for r in control.requests() if r["path"].endswith("/lost-run/run")]
+    runs = [r for r in emulator.requests() if r["path"].endswith("/lost-run/run")]
     assert len(runs) == 2  # the write, its answer lost, and the retry that met "is started"
-    assert control.job("lost-run")["state"] != "JOB_STATE_NEW"
+    assert emulator.job("lost-run")["state"] != "JOB_STATE_NEW"
 
 
-def test_a_launch_refused_at_its_first_attempt_is_not_claimed(control: Control, invoke: Runner, tmp_path: Path) -> None:
+def test_a_launch_refused_at_its_first_attempt_is_not_claimed(
+    emulator: Control, invoke: Runner, tmp_path: Path
+) -> None:
     """Someone else launches the job between this apply's PATCH and its launch (found by the model test of issue
     16: two applies at once both reported the one launch as theirs). The job is launched, but not by this run."""
-    control.seed([{"id": "raced-run", "templateId": "t", "name": "Old"}])
+    emulator.seed([{"id": "raced-run", "templateId": "t", "name": "Old"}])
     jobs = _manifest(tmp_path / "jobs", "raced-run", "New", run=True)
-    control.faults(latencyMs=300)  # the launch waits 300 ms before it is handled: the window the console uses
+    emulator.faults(latencyMs=300)  # the launch waits 300 ms before it is handled: the window the console uses
 
     def console() -> None:
-        with httpx.Client(base_url=control.http.base_url, timeout=30) as http:
+        with Control(str(emulator.http.base_url)) as other:  # its own connection, in its own thread
             deadline = time.monotonic() + 20
-            while not any(r["method"] == "PATCH" for r in http.get("/_emulator/requests").json()["requests"]):
+            while not any(r["method"] == "PATCH" for r in other.requests()):
                 assert time.monotonic() < deadline
                 time.sleep(0.005)
-            http.post("/_emulator/jobs/raced-run/advance").raise_for_status()
+            other.advance("raced-run")
 
     racer = threading.Thread(target=console)
     racer.start()
@@ -74,36 +75,36 @@ def test_a_launch_refused_at_its_first_attempt_is_not_claimed(control: Control, 
     assert (patched["section"], patched["outcome"]) == ("jobname", "done")
     assert (launched["section"], launched["outcome"]) == ("run", "stale")
     assert launched["detail"] == "not launched by this apply: the job was already JOB_STATE_STARTED"
-    runs = [r for r in control.requests() if r["path"].endswith("/raced-run/run")]
+    runs = [r for r in emulator.requests() if r["path"].endswith("/raced-run/run")]
     assert [r["status"] for r in runs] == [400]  # one attempt, refused: nothing of this run's was applied
 
 
-def test_a_prune_whose_answer_was_lost_is_reported_deleted(control: Control, invoke: Runner, tmp_path: Path) -> None:
+def test_a_prune_whose_answer_was_lost_is_reported_deleted(emulator: Control, invoke: Runner, tmp_path: Path) -> None:
     marker = f"managed-by: reconciler; id=lost-orphan; generation=0; root={tmp_path / 'jobs'}"
-    control.seed(
+    emulator.seed(
         [
             {"id": "lost-kept", "templateId": "t", "name": "Kept"},
             {"id": "lost-orphan", "templateId": "t", "name": "Orphan", "description": marker},
         ]
     )
     jobs = _manifest(tmp_path / "jobs", "lost-kept", "Kept")
-    _first_write_loses_its_answer(control)
+    _first_write_loses_its_answer(emulator)
     outcome = invoke("apply", str(jobs), "--prune", "--auto-approve")
     assert outcome.exit_code == 0, outcome.describe()
     assert "job lost-orphan DELETE: done: read back: the job no longer exists" in outcome.stdout
-    deletes = [r for r in control.requests() if r["method"] == "DELETE"]
+    deletes = [r for r in emulator.requests() if r["method"] == "DELETE"]
     assert [r["status"] for r in deletes] == [None, 404]  # the lost answer, then the retry's 404
 
 
 def test_a_run_timeout_makes_the_apply_partial_not_interrupted(
-    control: Control, invoke: Runner, tmp_path: Path
+    emulator: Control, invoke: Runner, tmp_path: Path
 ) -> None:
     ids = [f"slow-{number}" for number in range(6)]
-    control.seed([{"id": job_id, "templateId": "t", "name": "Old"} for job_id in ids])
+    emulator.seed([{"id": job_id, "templateId": "t", "name": "Old"} for job_id in ids])
     folder = tmp_path / "jobs"
     for job_id in ids:
         _manifest(folder, job_id, "New")
-    control.faults(latencyMs=300)
+    emulator.faults(latencyMs=300)
     outcome = invoke("apply", str(folder), "--auto-approve", "--concurrency", "1", "--run-timeout", "1")
     assert outcome.exit_code == 4, outcome.describe()
     assert "not attempted: the run timed out (--run-timeout 1 s)" in outcome.stdout

@@ -24,7 +24,6 @@ from tests.security.helpers import (
     LITERAL_SENTINELS,
     SERVER_SENTINELS,
     WRONG_KEY,
-    Control,
     EchoingTransport,
     Outcome,
     Runner,
@@ -33,6 +32,7 @@ from tests.security.helpers import (
     find_leaks,
     run_subprocess,
 )
+from tests.support import Control
 
 AWS_JOB = "sec-aws"
 URL_JOB = "sec-url"
@@ -175,8 +175,8 @@ class Workspace:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, control: Control) -> Workspace:
-    control.seed(server_jobs())
+def workspace(tmp_path: Path, emulator: Control) -> Workspace:
+    emulator.seed(server_jobs())
     return Workspace(tmp_path)
 
 
@@ -297,7 +297,7 @@ def _prepare(
     scenario: Scenario,
     *,
     workspace: Workspace,
-    control: Control,
+    emulator: Control,
     invoke: Runner,
     before_first_write: Callable[[Callable[[httpx.Request], None]], None],
     position: str,
@@ -310,20 +310,20 @@ def _prepare(
             assert saved.exit_code == 0, saved.describe()
             earlier.append(saved)
         elif step == "advance":
-            control.advance(AWS_JOB)
+            emulator.advance(AWS_JOB)
         elif step == "no-jobs":
-            control.reset()
+            emulator.reset()
         elif step == "faults":
-            control.faults(faultRate=1.0)
+            emulator.faults(faultRate=1.0)
         elif step == "slow":
-            control.faults(latencyMs=2000)
+            emulator.faults(latencyMs=2000)
         elif step == "advance-on-write":
-            before_first_write(lambda request: control.advance(request.url.path.split("/jobs/")[1].split("/")[0]))
+            before_first_write(lambda request: emulator.advance(request.url.path.split("/jobs/")[1].split("/")[0]))
         elif step == "faults-on-write":
-            before_first_write(lambda request: control.faults(faultRate=1.0))
+            before_first_write(lambda request: emulator.faults(faultRate=1.0))
         else:  # pragma: no cover - a typo in the table
             raise AssertionError(f"unknown setup step {step}")
-    control.clear_log()
+    emulator.clear_log()
     return earlier
 
 
@@ -334,7 +334,7 @@ def test_no_sentinel_in_any_output(
     position: str,
     *,
     workspace: Workspace,
-    control: Control,
+    emulator: Control,
     invoke: Runner,
     before_first_write: Callable[[Callable[[httpx.Request], None]], None],
     tmp_path: Path,
@@ -346,7 +346,7 @@ def test_no_sentinel_in_any_output(
     earlier = _prepare(
         scenario,
         workspace=workspace,
-        control=control,
+        emulator=emulator,
         invoke=invoke,
         before_first_write=before_first_write,
         position=position,
@@ -361,15 +361,15 @@ def test_no_sentinel_in_any_output(
     assert outcome.exit_code in expected, outcome.describe()
     leaks = [leak for run in (*earlier, outcome) for leak in run.leaks()]
     assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
-    reached_jobs = [r for r in control.requests() if "access_token" not in r["path"]]
+    reached_jobs = [r for r in emulator.requests() if "access_token" not in r["path"]]
     if reached_jobs:  # --debug was honoured in either position: the requests were logged
         assert "DEBUG reconciler" in outcome.stderr, outcome.describe()
     if scenario.name == "plan-out":
         assert json.loads(workspace.plan_file.read_text())["format_version"] == 1
     if scenario.name == "apply-text":  # the secrets did reach the API, so the scan above was not vacuous
-        source = control.job(AWS_JOB)["dataSource"]["params"]
+        source = emulator.job(AWS_JOB)["dataSource"]["params"]
         assert source["accessKey"] == ENV_SENTINELS["SEC_ACCESS_KEY"]
-        assert control.job(URL_JOB)["dataSource"]["params"]["password"] == ENV_SENTINELS["SEC_PASSWORD"]
+        assert emulator.job(URL_JOB)["dataSource"]["params"]["password"] == ENV_SENTINELS["SEC_PASSWORD"]
 
 
 # The same, as real processes: every byte written to the file descriptors, whatever wrote it ---------------------
@@ -394,11 +394,11 @@ def test_no_sentinel_leaves_the_process(
     exit_code: int,
     *,
     workspace: Workspace,
-    control: Control,
+    emulator: Control,
     environment: dict[str, str],
 ) -> None:
     if faults:
-        control.faults(faultRate=1.0)
+        emulator.faults(faultRate=1.0)
     outcome = run_subprocess(args, cwd=workspace.root, env={**environment, **env})
     assert outcome.exit_code == exit_code, outcome.describe()
     leaks = outcome.leaks()
@@ -460,10 +460,10 @@ def test_an_api_error_quoting_the_request_is_scrubbed(
 
 
 def test_a_template_id_from_the_environment_is_resolved_and_never_shown(
-    tmp_path: Path, control: Control, invoke: Runner
+    tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
     template = Sentinel("SEC_TEMPLATE", "SENTINEL-TEMPLATE-9f3a")
-    control.seed([{"id": "sec-template", "templateId": template.value, "name": "Same template"}])
+    emulator.seed([{"id": "sec-template", "templateId": template.value, "name": "Same template"}])
     folder = tmp_path / "template"
     folder.mkdir()
     (folder / "job.yaml").write_text(
@@ -482,10 +482,8 @@ def test_a_template_id_from_the_environment_is_resolved_and_never_shown(
 URL_PASSWORD = Sentinel("a password in the API URL", "SENTINEL-URL-PASSWORD-9f3a")
 
 
-def test_credentials_in_the_api_url_are_refused_clearly(
-    workspace: Workspace, invoke: Runner, security_server: Any
-) -> None:
-    url = security_server.url.replace("http://", f"http://user:{URL_PASSWORD.value}@")
+def test_credentials_in_the_api_url_are_refused_clearly(workspace: Workspace, invoke: Runner, server: Any) -> None:
+    url = server.url.replace("http://", f"http://user:{URL_PASSWORD.value}@")
 
     outcome = invoke("--debug", "plan", str(workspace.jobs), "--out", str(workspace.plan_file), env={
         "BYTENITE_API_URL": url
@@ -497,10 +495,10 @@ def test_credentials_in_the_api_url_are_refused_clearly(
     assert outcome.stderr.startswith("error: "), outcome.describe()
 
 
-def test_credentials_in_the_api_url_are_never_shown(workspace: Workspace, invoke: Runner, security_server: Any) -> None:
+def test_credentials_in_the_api_url_are_never_shown(workspace: Workspace, invoke: Runner, server: Any) -> None:
     saved = invoke("plan", str(workspace.jobs), "--out", str(workspace.plan_file))
     assert saved.exit_code == 0, saved.describe()
-    url = security_server.url.replace("http://", f"http://user:{URL_PASSWORD.value}@")
+    url = server.url.replace("http://", f"http://user:{URL_PASSWORD.value}@")
 
     outcome = invoke("--debug", "apply", str(workspace.plan_file), env={"BYTENITE_API_URL": url})
 

@@ -17,7 +17,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from reconciler import client
-from tests.security.helpers import ALL_SENTINELS, Control, EchoingTransport, Runner, Sentinel
+from tests.security.helpers import ALL_SENTINELS, EchoingTransport, Runner, Sentinel
+from tests.support import Control
 
 ITEM = Sentinel("a secret list item", "SENTINEL-ITEM-9f3a")
 HEADER = "apiVersion: reconciler.bytenite.io/v1\nkind: Job\n"
@@ -30,15 +31,15 @@ def _write(folder: Path, spec: str, job_id: str = "sec-prov") -> Path:
     return folder
 
 
-def _writes(control: Control) -> list[dict[str, Any]]:
-    return [r for r in control.requests() if r["method"] != "GET" and "access_token" not in r["path"]]
+def _writes(emulator: Control) -> list[dict[str, Any]]:
+    return [r for r in emulator.requests() if r["method"] != "GET" and "access_token" not in r["path"]]
 
 
 # 1. A secret inside a list, wherever the diff reports it -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("server", "manifest"),
+    ("held", "manifest"),
     [
         # deepdiff reports "x" removed at [0] and "b" -> secret at [2]; the reference sits at [1].
         pytest.param(["x", "a", "b"], ["a", "${env:SEC_ITEM}"], id="changed-at-the-old-position"),
@@ -52,9 +53,9 @@ def _writes(control: Control) -> list[dict[str, Any]]:
 )
 @pytest.mark.parametrize("output", ["text", "json", "markdown", "out"])
 def test_a_secret_in_a_list_is_masked_wherever_the_diff_reports_it(
-    server: list[str], manifest: list[str], output: str, *, tmp_path: Path, control: Control, invoke: Runner
+    held: list[str], manifest: list[str], output: str, *, tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
-    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"items": server}}}])
+    emulator.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"items": held}}}])
     folder = _write(tmp_path / "jobs", f"  name: n\n  params:\n    app:\n      items: {json.dumps(manifest)}\n")
     plan_file = tmp_path / "plan.json"
     args = ["--out", str(plan_file)] if output == "out" else ["--format", output]
@@ -70,10 +71,10 @@ def test_a_secret_in_a_list_is_masked_wherever_the_diff_reports_it(
 
 
 def test_a_plan_file_masking_a_list_secret_by_value_applies_and_writes_it(
-    tmp_path: Path, control: Control, invoke: Runner
+    tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
     # The staleness check masks the server's values as the plan did (by value too): the plan is not stale.
-    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"items": ["x", "a", "b"]}}}])
+    emulator.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"items": ["x", "a", "b"]}}}])
     folder = _write(tmp_path / "jobs", '  name: n\n  params:\n    app:\n      items: [a, "${env:SEC_ITEM}"]\n')
     plan_file = tmp_path / "plan.json"
     planned = invoke("plan", str(folder), "--out", str(plan_file), env={"SEC_ITEM": ITEM.value})
@@ -82,7 +83,7 @@ def test_a_plan_file_masking_a_list_secret_by_value_applies_and_writes_it(
     applied = invoke("--debug", "apply", str(plan_file), env={"SEC_ITEM": ITEM.value})
 
     assert applied.exit_code == 0, applied.describe()
-    assert control.job("sec-prov")["params"]["app"]["items"] == ["a", ITEM.value]
+    assert emulator.job("sec-prov")["params"]["app"]["items"] == ["a", ITEM.value]
     leaks = planned.leaks([ITEM]) + applied.leaks([ITEM])
     assert not leaks, "\n".join(leaks) + "\n" + applied.describe()
 
@@ -143,9 +144,9 @@ def _echo_in(escaping: Callable[[str], str]) -> Callable[[httpx.Request, Any], s
 
 @pytest.mark.parametrize("escaping", ESCAPINGS)
 def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
-    escaping: str, tmp_path: Path, control: Control, invoke: Runner, monkeypatch: pytest.MonkeyPatch
+    escaping: str, tmp_path: Path, emulator: Control, invoke: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    control.seed([
+    emulator.seed([
         {
             "id": "sec-echo-old",
             "templateId": "t",
@@ -241,10 +242,10 @@ def _variables(written: Any, server: Any, into: dict[str, str]) -> dict[str, str
 
 
 def test_import_references_credentials_in_lists_mappings_and_urls(
-    tmp_path: Path, control: Control, invoke: Runner
+    tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
     server = _imported_job()
-    control.seed([server])
+    emulator.seed([server])
     out = tmp_path / "imported"
 
     imported = invoke("--debug", "import", "sec-import", "--out", str(out), "--mkdir")
@@ -297,10 +298,10 @@ def test_literal_credentials_under_any_spelling_are_refused_at_their_position(tm
 
 @pytest.mark.parametrize("output", ["text", "json", "markdown", "out"])
 def test_server_credentials_under_any_spelling_are_masked(
-    output: str, tmp_path: Path, control: Control, invoke: Runner
+    output: str, tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
     # The server's job holds them in clear (it predates secrets); the manifest changes the unit that holds them.
-    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {**FOLDED, "steps": 1}}}])
+    emulator.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {**FOLDED, "steps": 1}}}])
     folder = _write(tmp_path / "jobs", "  name: n\n  params:\n    app: {steps: 2}\n")
     args = ["--out", str(tmp_path / "plan.json")] if output == "out" else ["--format", output]
 
@@ -321,18 +322,18 @@ def test_server_credentials_under_any_spelling_are_masked(
 )
 @pytest.mark.parametrize("command", ["validate", "plan", "apply"])
 def test_a_manifest_may_not_reference_the_api_key(
-    command: str, spec: str, position: str, *, tmp_path: Path, control: Control, invoke: Runner
+    command: str, spec: str, position: str, *, tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
-    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n"}])
+    emulator.seed([{"id": "sec-prov", "templateId": "t", "name": "n"}])
     folder = _write(tmp_path / "jobs", spec)
-    control.clear_log()
+    emulator.clear_log()
 
     outcome = invoke(command, str(folder), *(["--auto-approve"] if command == "apply" else []))
 
     assert outcome.exit_code == 1, outcome.describe()
     refusal = f"job.yaml:{position}: BYTENITE_* variables are this tool's own settings"
     assert refusal in outcome.stderr, outcome.describe()
-    assert _writes(control) == [], outcome.describe()
+    assert _writes(emulator) == [], outcome.describe()
     leaks = outcome.leaks()
     assert not leaks, "\n".join(leaks) + "\n" + outcome.describe()
 
@@ -359,46 +360,46 @@ def _aws_job() -> dict[str, Any]:
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
 def test_an_empty_variable_is_refused_and_nothing_is_written(
-    command: str, tmp_path: Path, control: Control, invoke: Runner
+    command: str, tmp_path: Path, emulator: Control, invoke: Runner
 ) -> None:
     # CI systems set a missing secret to "": sending it would wipe the stored credential.
-    control.seed([_aws_job()])
+    emulator.seed([_aws_job()])
     folder = _write(tmp_path / "jobs", AWS_SPEC)
-    control.clear_log()
+    emulator.clear_log()
 
     outcome = invoke(command, str(folder), *(["--auto-approve"] if command == "apply" else []), env={"AWS_AK": ""})
 
     assert outcome.exit_code == 1, outcome.describe()
     assert "job.yaml:12:7: environment variable AWS_AK is empty; write ${env:AWS_AK:-}" in outcome.stderr
-    assert _writes(control) == [], outcome.describe()
-    assert control.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
+    assert _writes(emulator) == [], outcome.describe()
+    assert emulator.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
 
 
-def test_an_empty_variable_at_apply_time_refuses_a_plan_file(tmp_path: Path, control: Control, invoke: Runner) -> None:
-    control.seed([_aws_job()])
+def test_an_empty_variable_at_apply_time_refuses_a_plan_file(tmp_path: Path, emulator: Control, invoke: Runner) -> None:
+    emulator.seed([_aws_job()])
     folder = _write(tmp_path / "jobs", AWS_SPEC)
     plan_file = tmp_path / "plan.json"
     planned = invoke("plan", str(folder), "--out", str(plan_file), env={"AWS_AK": "SENTINEL-NEW-ACCESS-9f3a"})
     assert planned.exit_code == 0, planned.describe()
-    control.clear_log()
+    emulator.clear_log()
 
     outcome = invoke("apply", str(plan_file), env={"AWS_AK": ""})
 
     assert outcome.exit_code == 1, outcome.describe()
     assert "AWS_AK is empty" in outcome.stderr, outcome.describe()
-    assert _writes(control) == [], outcome.describe()
-    assert control.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
+    assert _writes(emulator) == [], outcome.describe()
+    assert emulator.job("sec-prov")["dataSource"]["params"]["accessKey"] == STORED
 
 
-def test_an_empty_value_is_sent_where_the_manifest_opts_in(tmp_path: Path, control: Control, invoke: Runner) -> None:
-    control.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"note": "old", "steps": 1}}}])
+def test_an_empty_value_is_sent_where_the_manifest_opts_in(tmp_path: Path, emulator: Control, invoke: Runner) -> None:
+    emulator.seed([{"id": "sec-prov", "templateId": "t", "name": "n", "params": {"app": {"note": "old", "steps": 1}}}])
     folder = _write(tmp_path / "jobs", '  name: n\n  params:\n    app: {note: "${env:NOTE:-}", steps: 1}\n')
 
     assert invoke("validate", str(folder)).exit_code == 0
     outcome = invoke("apply", str(folder), "--auto-approve", env={"NOTE": ""})
 
     assert outcome.exit_code == 0, outcome.describe()
-    assert control.job("sec-prov")["params"]["app"] == {"note": "", "steps": 1}
+    assert emulator.job("sec-prov")["params"]["app"] == {"note": "", "steps": 1}
     unset = invoke("plan", str(folder), env={"NOTE": None})  # the opt-in is for an empty value, not a missing one
     assert unset.exit_code == 1, unset.describe()
     assert "environment variable NOTE is not set" in unset.stderr, unset.describe()

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.security.helpers import Control, Runner
+from tests.security.helpers import Runner
+from tests.support import Control
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -24,12 +25,12 @@ MARKER = "managed-by: reconciler; id={job_id}; generation=0; root={root}"
 
 
 @pytest.fixture
-def jobs(control: Control, tmp_path: Path) -> Path:
+def jobs(emulator: Control, tmp_path: Path) -> Path:
     """A managed draft to rename, a bystander draft no manifest names, and an orphan this tool created (from the
     folder the tests plan, which tmp_path, holding no .git, names by its absolute path)."""
     folder = tmp_path / "jobs"
     orphan = MARKER.format(job_id="tp-orphan", root=folder)
-    control.seed(
+    emulator.seed(
         [
             {"id": "tp-managed", "templateId": "t", "name": "Old"},
             {"id": "tp-bystander", "templateId": "t", "name": "Not yours"},
@@ -64,8 +65,8 @@ def _job(document: dict[str, Any], job_id: str) -> dict[str, Any]:
     return next(job for job in document["jobs"] if job["id"] == job_id)
 
 
-def _writes(control: Control) -> list[tuple[str, str]]:
-    return [(r["method"], r["path"]) for r in control.requests() if r["method"] in ("PATCH", "POST", "DELETE")
+def _writes(emulator: Control) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in emulator.requests() if r["method"] in ("PATCH", "POST", "DELETE")
             and "access_token" not in r["path"]]  # fmt: skip
 
 
@@ -82,65 +83,65 @@ def _prune(*, job_id: str, marked: str, reason: str | None) -> dict[str, Any]:
 
 
 def test_an_update_turned_into_a_delete_is_refused_whole(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     path, document = _plan(invoke, jobs, tmp_path)
     _job(document, "tp-managed")["calls"] = [_delete("tp-bystander")]
     _job(document, "tp-managed")["destructive"] = True
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 1, outcome.describe()
     assert "refused whole" in outcome.stderr
-    assert control.requests() == []
-    assert control.job("tp-bystander")["name"] == "Not yours"
+    assert emulator.requests() == []
+    assert emulator.job("tp-bystander")["name"] == "Not yours"
 
 
 def test_a_prune_of_a_job_this_tool_did_not_create_is_refused(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     path, document = _plan(invoke, jobs, tmp_path)
     document["jobs"].append(_prune(job_id="tp-bystander", marked="tp-bystander", reason="no manifest claims it"))
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 4, outcome.describe()
     assert "job tp-bystander DELETE: refused: the job carries no marker of this tool" in outcome.stdout
-    assert ("DELETE", "/v1/customer/jobs/tp-bystander") not in _writes(control)
-    assert control.job("tp-bystander")["name"] == "Not yours"
-    assert control.job("tp-managed")["name"] == "New"  # the explained job still went through
+    assert ("DELETE", "/v1/customer/jobs/tp-bystander") not in _writes(emulator)
+    assert emulator.job("tp-bystander")["name"] == "Not yours"
+    assert emulator.job("tp-managed")["name"] == "New"  # the explained job still went through
 
 
 def test_a_prune_of_a_draft_whose_marker_names_another_job_is_refused(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     """A marker copied onto another job (descriptions are free text) does not make that job an orphan."""
     forged = MARKER.format(job_id="x", root=jobs)
-    control.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": forged}])
+    emulator.seed([{"id": "tp-forged", "templateId": "t", "name": "Mine", "description": forged}])
     path, document = _plan(invoke, jobs, tmp_path)
     document["jobs"].append(_prune(job_id="tp-forged", marked="x", reason=None))
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 4, outcome.describe()
     assert "job tp-forged DELETE: refused: the job's marker (id=x) does not match its id" in outcome.stdout
-    assert control.job("tp-forged")["name"] == "Mine"
+    assert emulator.job("tp-forged")["name"] == "Mine"
 
 
 def test_a_prune_in_a_partial_plan_is_refused_whole(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     path, document = _plan(invoke, jobs, tmp_path, "--prune")
     document["partial"] = True
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 1, outcome.describe()
     assert "a partial plan cannot prune" in outcome.stderr
-    assert control.requests() == []
+    assert emulator.requests() == []
 
 
-def test_an_abort_of_a_draft_is_refused(jobs: Path, invoke: Runner, control: Control, tmp_path: Path) -> None:
+def test_an_abort_of_a_draft_is_refused(jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path) -> None:
     """An update dressed as a replacement that aborts first: the planner aborts only a running job it replaces."""
     path, document = _plan(invoke, jobs, tmp_path)
     job = _job(document, "tp-managed")
@@ -149,56 +150,56 @@ def test_an_abort_of_a_draft_is_refused(jobs: Path, invoke: Runner, control: Con
     job.update(action="replace", destructive=True, calls=[abort], generation=1,
                description=f"managed-by: reconciler; id=tp-managed; generation=1; root={jobs}")  # fmt: skip
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 4, outcome.describe()
     assert "job tp-managed POST abort: refused" in outcome.stdout
-    assert _writes(control) == []
-    assert control.job("tp-managed")["state"] == "JOB_STATE_NEW"
+    assert _writes(emulator) == []
+    assert emulator.job("tp-managed")["state"] == "JOB_STATE_NEW"
 
 
 def test_an_extra_patch_the_desired_state_does_not_explain_is_refused(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     path, document = _plan(invoke, jobs, tmp_path)
     job = _job(document, "tp-managed")
     job["calls"].append({**job["calls"][0], "section": "configs", "path": "/jobs/tp-managed/configs"})
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 4, outcome.describe()
     assert "refused: the plan file asks for PATCH /jobs/tp-managed/configs" in outcome.stdout
-    assert _writes(control) == []
+    assert _writes(emulator) == []
 
 
 def test_a_reviewed_prune_still_deletes_its_orphan(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     path, _ = _plan(invoke, jobs, tmp_path, "--prune")
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 0, outcome.describe()
     assert "job tp-orphan DELETE: done" in outcome.stdout
-    assert ("DELETE", "/v1/customer/jobs/tp-orphan") in _writes(control)
+    assert ("DELETE", "/v1/customer/jobs/tp-orphan") in _writes(emulator)
 
 
 def test_a_prune_of_another_folders_orphan_is_refused(
-    jobs: Path, invoke: Runner, control: Control, tmp_path: Path
+    jobs: Path, invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     """A plan owns the roots it was made for: a DELETE added for a draft another folder created is not its own."""
     elsewhere = MARKER.format(job_id="tp-theirs", root=tmp_path / "other-team")
-    control.seed([{"id": "tp-theirs", "templateId": "t", "name": "Theirs", "description": elsewhere}])
+    emulator.seed([{"id": "tp-theirs", "templateId": "t", "name": "Theirs", "description": elsewhere}])
     path, document = _plan(invoke, jobs, tmp_path)
     document["jobs"].append(_prune(job_id="tp-theirs", marked="tp-theirs", reason=None))
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 4, outcome.describe()
     assert f"job tp-theirs DELETE: refused: the job was created from {tmp_path / 'other-team'}" in outcome.stdout
-    assert ("DELETE", "/v1/customer/jobs/tp-theirs") not in _writes(control)
+    assert ("DELETE", "/v1/customer/jobs/tp-theirs") not in _writes(emulator)
 
 
 def test_a_created_job_whose_marker_names_another_root_is_refused_whole(
-    invoke: Runner, control: Control, tmp_path: Path
+    invoke: Runner, emulator: Control, tmp_path: Path
 ) -> None:
     """A marker naming another team's root would hand the new job to that team's --prune: no plan writes one."""
     folder = tmp_path / "jobs"
@@ -209,8 +210,8 @@ def test_a_created_job_whose_marker_names_another_root_is_refused_whole(
     assert created["action"] == "create"
     created["description"] = MARKER.format(job_id="tp-new", root=tmp_path / "other-team")
     _save(path, document)
-    control.clear_log()
+    emulator.clear_log()
     outcome = invoke("apply", str(path))
     assert outcome.exit_code == 1, outcome.describe()
     assert "not from the plan's roots" in outcome.stderr
-    assert control.requests() == []
+    assert emulator.requests() == []

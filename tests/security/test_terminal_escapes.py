@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.helpers import Control, Outcome, Reply, Runner, manifest_folder, scripted_server, token_then
+from tests.security.helpers import Outcome, Reply, Runner, manifest_folder, scripted_server, token_then
+from tests.support import Control
 
 FORGED = "\x1b[2K\r\u2713 job hostile PATCH jobname: done"
 HOSTILE = f"evil{FORGED}\n\u2713 job other: done \u202eenod\x9b2K\x1b]0;title\x07\x07\x00"
@@ -40,9 +41,9 @@ spec:
 
 
 @pytest.fixture
-def jobs(control: Control, tmp_path: Path) -> Path:
+def jobs(emulator: Control, tmp_path: Path) -> Path:
     """A managed draft whose name is hostile, and an orphaned draft whose marker and name are."""
-    control.seed(
+    emulator.seed(
         [
             {"id": "esc-job", "templateId": "t", "name": HOSTILE},
             {

@@ -25,7 +25,8 @@ import pytest
 import yarl
 
 from reconciler import client, errors, markers, settings
-from tests.security.helpers import Control, Runner, manifest_folder
+from tests.security.helpers import Runner, manifest_folder
+from tests.support import Control
 
 MANIFEST = """\
 apiVersion: reconciler.bytenite.io/v1
@@ -59,7 +60,7 @@ REMOTE_HTTP = [
 @pytest.mark.parametrize("how", ["flag", "environment"])
 @pytest.mark.parametrize("url", REMOTE_HTTP)
 def test_plain_http_beyond_loopback_is_refused_before_any_request(
-    url: str, how: str, *, manifests: Path, invoke: Runner, control: Control, loopback_only: list[str]
+    url: str, how: str, *, manifests: Path, invoke: Runner, emulator: Control, loopback_only: list[str]
 ) -> None:
     if how == "flag":
         outcome = invoke("plan", str(manifests), "--api-url", url)
@@ -75,7 +76,7 @@ def test_plain_http_beyond_loopback_is_refused_before_any_request(
     assert len(outcome.stderr.strip().splitlines()) == 1, outcome.describe()
     assert not outcome.crash, outcome.describe()
     assert loopback_only == []  # not even a name lookup
-    assert control.counters()["total"] == 0
+    assert emulator.counters()["total"] == 0
 
 
 def test_the_refusal_comes_before_any_connection_even_without_manifests_to_read(
@@ -169,9 +170,9 @@ def test_the_default_transport_verifies_certificates_and_hostnames() -> None:
 
 
 def test_the_cli_builds_its_clients_on_the_verifying_transport(
-    manifests: Path, invoke: Runner, control: Control, monkeypatch: pytest.MonkeyPatch
+    manifests: Path, invoke: Runner, emulator: Control, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    control.seed([{"id": "transport-job", "templateId": "t", "name": "Old name"}])
+    emulator.seed([{"id": "transport-job", "templateId": "t", "name": "Old name"}])
     built: list[Any] = []
     real = client.default_transport
 
@@ -395,14 +396,14 @@ def test_plan_only_reads_even_with_changes_pending(
     *,
     tmp_path: Path,
     invoke: Runner,
-    control: Control,
+    emulator: Control,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = tmp_path / "pending"
     folder.mkdir()
     (folder / "jobs.yaml").write_text(PENDING)
-    control.seed(_pending_server_state(folder))
-    control.clear_log()
+    emulator.seed(_pending_server_state(folder))
+    emulator.clear_log()
     sent: list[tuple[str, str]] = []
     real = client.default_transport
     monkeypatch.setattr(client, "default_transport", lambda concurrency: RecordingTransport(real(concurrency), sent))
@@ -415,7 +416,7 @@ def test_plan_only_reads_even_with_changes_pending(
     methods = {call["method"] for job in planned["jobs"] for call in job["calls"]}
     expected = {"PATCH", "POST", "DELETE"} if flags else {"PATCH", "POST"}
     assert methods >= expected, methods  # the plan does propose writes...
-    seen = control.requests()
+    seen = emulator.requests()
     assert seen, "the plan read nothing"
     writes = [
         (r["method"], r["path"]) for r in seen if r["method"] != "GET" and not r["path"].endswith("/access_token")

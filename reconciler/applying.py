@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler import bodies, client, diffs, errors, fetching, plans, reports, states
+from reconciler import bodies, client, diffs, errors, plans, reports, states, workers
 
 Progress = Callable[[int], None]
 GATES = frozenset({"create", "abort"})  # what the rest of a job's calls depend on
@@ -45,7 +45,7 @@ async def apply(
         if progress:
             progress(len(job.calls))
 
-    await fetching.bounded([functools.partial(one, job) for job in writing], concurrency)
+    await workers.bounded([functools.partial(one, job) for job in writing], concurrency)
     results = tuple(result for job in plan.jobs for result in outcomes.get(job.job_id, ()))
     counters = api.counters
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)

@@ -9,7 +9,7 @@ First contact is checked when the client opens, before any job is judged: an add
 the token exchange as the API does (a URL without ``/v1``, a proxy's login page) ends the run with an
 :class:`errors.EndpointError` naming the URL and what to check. After it, a job is missing only when the API
 says so (a 404 carrying its rpcStatus of code 5 on the job's path); any other 404 is the same kind of error,
-so no plan proposes a create from a wrong address. Every 2xx body is checked by :mod:`reconciler.answers`.
+so no plan proposes a create from a wrong address. Every 2xx body is checked by :mod:`reconciler.api.answers`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from urllib.parse import quote
 import httpx
 import stamina
 
-from reconciler import answers, errors, pausing, receiving, redaction, retrying, settings
+from reconciler import errors, redaction, settings
+from reconciler.api import answers, pausing, receiving, retrying
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,7 @@ class Client:
 
     async def _retrying(self, operation: Callable[[], Awaitable[Result]], method: str, path: str) -> Result:
         """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget), which a
-        stopping run cuts short (see :mod:`reconciler.pausing`)."""
+        stopping run cuts short (see :mod:`reconciler.api.pausing`)."""
         policy = self.config.retry
         retries = pausing.Retries(retrying.Hook(policy), self.stopping)
         try:
@@ -311,7 +312,7 @@ class Client:
         return response
 
     async def _receive(self, method: str, url: str, **request: Any) -> httpx.Response:
-        """The answer, read whole within ``--request-timeout`` and the size cap (see :mod:`reconciler.receiving`)."""
+        """The answer, read whole within ``--request-timeout`` and the size cap (:mod:`reconciler.api.receiving`)."""
         assert self._http is not None, "use the client as an async context manager"
         config = self.config
         return await receiving.receive(

@@ -15,7 +15,6 @@ from reconciler import (
     client,
     environments,
     errors,
-    fetching,
     imports,
     loading,
     markers,
@@ -28,6 +27,7 @@ from reconciler import (
     states,
 )
 from reconciler import validation as validating
+from reconciler.api import fetching
 
 if TYPE_CHECKING:
     import httpx

@@ -10,7 +10,8 @@ import asyncio
 
 import httpx
 
-from reconciler import client, fetching, markers, settings
+from reconciler import client, markers, settings
+from reconciler.api import fetching
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e.conftest import API_KEY, Control
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import errors, retrying, settings
+from reconciler import errors, settings
+from reconciler.api import retrying
 
 
 class Clock:

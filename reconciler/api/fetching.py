@@ -12,14 +12,13 @@ only a started job costs a probe of the next id. When the list was read, the cha
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from reconciler import client as api
-from reconciler import errors, markers, states
+from reconciler import errors, markers, states, workers
 
 LIST_THRESHOLD: Final = 2
 # The most pages of GET /jobs one run reads (a million jobs). ``total`` is the server's word: the page count is
@@ -70,7 +69,7 @@ async def fetch(
                 _follow_listed(fetched, identity, everything)
             return fetched
     client.expect(len(wanted))
-    await bounded(
+    await workers.bounded(
         [functools.partial(_follow, client, fetched, identity, known, progress) for identity in wanted], concurrency
     )
     return fetched
@@ -85,7 +84,7 @@ async def _read_pages(client: api.Client, pages: int, *, concurrency: int, progr
         if progress:
             progress(len(jobs))
 
-    await bounded([functools.partial(page, number) for number in range(1, pages)], concurrency)
+    await workers.bounded([functools.partial(page, number) for number in range(1, pages)], concurrency)
     return [job for number in sorted(results) for job in results[number]]
 
 
@@ -135,26 +134,3 @@ async def _get(client: api.Client, job_id: str, known: dict[str, Raw]) -> Raw | 
         return await client.get_job(job_id)
     except errors.NotFound:
         return None
-
-
-async def bounded(work: Sequence[Callable[[], Awaitable[None]]], concurrency: int) -> None:
-    """Run ``work`` with at most ``concurrency`` in flight; a fixed pool of workers, not a task per item.
-
-    Workers pull from a shared iterator, so 10,000 items cost ``concurrency`` tasks, not 10,000.
-    A failure that escapes an item (one that ends the run, such as a wrong address) stops the other workers
-    before it propagates, so no request is left running behind the error the user sees.
-    """
-    items = iter(work)
-
-    async def worker() -> None:
-        for item in items:
-            await item()
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(work)) or 1)]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from reconciler import errors, retrying
+from reconciler import errors
+from reconciler.api import retrying
 
 
 class Pause:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from reconciler import client as api
 from reconciler import errors, markers, states, workers
+from reconciler.api import endpoints
 
 LIST_THRESHOLD: Final = 2
 # The most pages of GET /jobs one run reads (a million jobs). ``total`` is the server's word: the page count is
@@ -40,7 +40,7 @@ class Fetched:
 
 
 async def fetch(
-    client: api.Client,
+    client: endpoints.Client,
     identities: Sequence[markers.Identity],
     *,
     concurrency: int,
@@ -52,8 +52,8 @@ async def fetch(
     fetched = Fetched()
     known: dict[str, Raw] = {}
     if list_all or len(wanted) >= LIST_THRESHOLD:
-        first, total = await client.list_jobs(limit=api.PAGE_LIMIT, offset=0)
-        pages = max(0, -(-total // api.PAGE_LIMIT))  # in integers: a total past 1e308 is no float
+        first, total = await client.list_jobs(limit=endpoints.PAGE_LIMIT, offset=0)
+        pages = max(0, -(-total // endpoints.PAGE_LIMIT))  # in integers: a total past 1e308 is no float
         if list_all and pages > MAX_PAGES:
             raise errors.ApiError(
                 f"GET /jobs reports pagination.total {total}, {pages} pages: more than the {MAX_PAGES} "
@@ -75,11 +75,13 @@ async def fetch(
     return fetched
 
 
-async def _read_pages(client: api.Client, pages: int, *, concurrency: int, progress: Progress | None) -> list[Raw]:
+async def _read_pages(
+    client: endpoints.Client, pages: int, *, concurrency: int, progress: Progress | None
+) -> list[Raw]:
     results: dict[int, list[Raw]] = {}
 
     async def page(number: int) -> None:
-        jobs, _ = await client.list_jobs(limit=api.PAGE_LIMIT, offset=number * api.PAGE_LIMIT)
+        jobs, _ = await client.list_jobs(limit=endpoints.PAGE_LIMIT, offset=number * endpoints.PAGE_LIMIT)
         results[number] = jobs
         if progress:
             progress(len(jobs))
@@ -101,7 +103,7 @@ def _follow_listed(fetched: Fetched, identity: markers.Identity, everything: dic
 
 
 async def _follow(
-    client: api.Client,
+    client: endpoints.Client,
     fetched: Fetched,
     identity: markers.Identity,
     known: dict[str, Raw],
@@ -127,7 +129,7 @@ async def _follow(
         fetched.generations[identity.base_id] = generation
 
 
-async def _get(client: api.Client, job_id: str, known: dict[str, Raw]) -> Raw | None:
+async def _get(client: endpoints.Client, job_id: str, known: dict[str, Raw]) -> Raw | None:
     if job_id in known:
         return known[job_id]
     try:

@@ -1,20 +1,68 @@
 """Which failures are worth another try, and how long to wait before it.
 
 The loop itself is stamina's (exponential backoff with jitter, bounded attempts and total time); this module
-only decides, per failure, whether to retry and whether the server named the wait (``Retry-After``).
+decides, per failure, whether to retry and whether the server named the wait (``Retry-After``), and runs one
+request's attempts under the run's policy, which a stopping run cuts short (see :mod:`reconciler.api.pausing`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
+
+import stamina
 
 from reconciler import errors, settings
+from reconciler.api import counters, pausing
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+
+async def call(
+    operation: Callable[[], Awaitable[Result]],
+    *,
+    policy: settings.Retry,
+    counted: counters.Counters,
+    stopping: asyncio.Event | None,
+    method: str,
+    path: str,
+) -> Result:
+    """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget), which a
+    stopping run cuts short; ``method`` and ``path`` name the request in the errors that say so."""
+    retries = pausing.Retries(Hook(policy), stopping)
+    try:
+        async for attempt in stamina.retry_context(
+            on=retries,
+            attempts=policy.attempts,
+            timeout=policy.budget,
+            wait_initial=policy.initial,
+            wait_max=policy.cap,
+            wait_jitter=policy.jitter,
+        ):
+            with attempt:
+                retries.starting(method, path)
+                return await operation()
+    except asyncio.CancelledError:
+        if retries.pause.cut_short():  # the run stopped during a backoff sleep
+            raise retries.stopped(method, path) from None
+        raise
+    except errors.TransientError:
+        if retries.refused:
+            raise retries.stopped(method, path) from None
+        raise
+    except errors.ApiError as error:
+        error.attempts = retries.hook.retries + 1
+        raise
+    finally:
+        retries.pause.awake()
+        counted.retries += retries.hook.retries
+    raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
 
 
 def retry_after(header: str | None, *, now: Callable[[], float] = time.time) -> float | None:

@@ -10,8 +10,8 @@ import asyncio
 
 import httpx
 
-from reconciler import client, markers, settings
-from reconciler.api import fetching
+from reconciler import markers, settings
+from reconciler.api import endpoints, fetching, transports
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e.conftest import API_KEY, Control
 
@@ -20,7 +20,7 @@ def engines(server: EmulatorServer, expectations: list[int]) -> list[str]:
     """The engine each request used, after announcing ``expectations[i]`` more requests before request i."""
 
     async def scenario() -> list[str]:
-        transport = client.AdaptiveTransport(4, switch_after=8)
+        transport = transports.AdaptiveTransport(4, switch_after=8)
         used = []
         async with httpx.AsyncClient(transport=transport) as http:
             for expected in expectations:
@@ -49,7 +49,7 @@ def test_a_plan_announces_the_pages_it_is_about_to_read(server: EmulatorServer, 
     emulator.seed([{"id": f"job-{n:03d}", "templateId": "t", "name": f"job {n}"} for n in range(250)])
     announced: list[int] = []
 
-    class Spy(client.AdaptiveTransport):
+    class Spy(transports.AdaptiveTransport):
         def expect(self, requests: int) -> None:
             announced.append(requests)
             super().expect(requests)
@@ -58,7 +58,7 @@ def test_a_plan_announces_the_pages_it_is_about_to_read(server: EmulatorServer, 
     identities = [markers.Identity(f"job-{n:03d}") for n in range(250)]
 
     async def scenario() -> int:
-        async with client.Client(config, transport=Spy(4), read_only=True) as api:
+        async with endpoints.Client(config, transport=Spy(4), read_only=True) as api:
             fetched = await fetching.fetch(api, identities, concurrency=4)
         return len(fetched.jobs)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import client
+from reconciler.api import transports
 from tests.security.helpers import API_KEY, ROOT, Outcome, Runner, manifest_folder, run_subprocess
 from tests.security.hostile_http import HostileServer, Reply, Script, gzip_bomb, json_reply, trickle
 
@@ -219,14 +219,14 @@ def test_the_run_timeout_cuts_a_retry_after_sleep_short_and_the_apply_is_partial
 @pytest.fixture(params=["httpx", "aiohttp"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Both engines of the adaptive transport decode gzip: each must stop at the cap (and is checked to be used)."""
-    built: list[client.AdaptiveTransport] = []
+    built: list[transports.AdaptiveTransport] = []
     switch_after = 0 if request.param == "aiohttp" else 1000
 
-    def transport(workers: int) -> client.AdaptiveTransport:
-        built.append(client.AdaptiveTransport(workers, switch_after=switch_after))
+    def transport(workers: int) -> transports.AdaptiveTransport:
+        built.append(transports.AdaptiveTransport(workers, switch_after=switch_after))
         return built[-1]
 
-    monkeypatch.setattr(client, "default_transport", transport)
+    monkeypatch.setattr(transports, "default_transport", transport)
     yield str(request.param)
     assert built, "the CLI built no transport"
     assert {made.engine for made in built} == {request.param}

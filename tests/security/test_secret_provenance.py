@@ -16,7 +16,7 @@ import httpx
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler import client
+from reconciler.api import transports
 from tests.security.helpers import ALL_SENTINELS, Control, EchoingTransport, Runner, Sentinel
 
 ITEM = Sentinel("a secret list item", "SENTINEL-ITEM-9f3a")
@@ -172,9 +172,9 @@ def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
         '      prompt: "${env:SEC_HTML}"\n'
         '      auth: {password: ["${env:SEC_LIST}"], token: {primary: "${env:SEC_MAP}"}}\n'
     )
-    real = client.default_transport
+    real = transports.default_transport
     echo = _echo_in(ESCAPINGS[escaping])
-    monkeypatch.setattr(client, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echo))
+    monkeypatch.setattr(transports, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echo))
 
     outcome = invoke("--debug", "apply", str(folder), "--auto-approve", "--format", "json", env=ECHO_ENV)
 

@@ -164,7 +164,10 @@ async def plan(
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
     identities = {entry.job_id: prepared.identity(entry) for entry in prepared.entries}
-    async with endpoints.Client(config, transport=transport, read_only=True, token=token) as api:
+    expected = fetching.expected_requests(len(identities), list_all=options.prune)
+    async with endpoints.Client(
+        config, transport=transport, read_only=True, token=token, expected_requests=expected
+    ) as api:
         api.secrets.update(_secret_values(prepared))
         fetched = await fetching.fetch(
             api, list(identities.values()), concurrency=config.concurrency, list_all=options.prune, progress=progress
@@ -353,9 +356,10 @@ async def apply_planfile(
     environ = {name: value for name, value in environ.items() if name != config.key_variable}
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
-    async with endpoints.Client(config, transport=transport, expected_requests=plan.calls, stopping=stopping) as api:
+    targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
+    expected = fetching.expected_requests(len(targets), list_all=pruning) + plan.calls
+    async with endpoints.Client(config, transport=transport, expected_requests=expected, stopping=stopping) as api:
         api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
-        targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
         fetched = await fetching.fetch(
             api,
             [markers.Identity(target) for target in sorted(targets)],
@@ -437,8 +441,9 @@ async def import_jobs(
     key_prefix: str = "",
 ) -> list[imports.Imported]:
     """Read each job (read-only) and turn it into the manifest that manages it."""
-    async with endpoints.Client(config, transport=transport, read_only=True) as api:
-        identities = [markers.Identity(job_id) for job_id in job_ids]
+    identities = [markers.Identity(job_id) for job_id in job_ids]
+    expected = fetching.expected_requests(len(set(job_ids)))
+    async with endpoints.Client(config, transport=transport, read_only=True, expected_requests=expected) as api:
         fetched = await fetching.fetch(api, identities, concurrency=config.concurrency)
     failures = [f"{job_id}: {reason}" for job_id, reason in fetched.failures.items()]
     failures += [

@@ -34,7 +34,12 @@ Result = TypeVar("Result")
 
 
 class Client:
-    """An async client of the jobs API; use as ``async with Client(settings) as client``."""
+    """An async client of the jobs API; use as ``async with Client(settings) as client``.
+
+    ``expected_requests`` is how many requests the caller expects to send (the pages of a plan, the calls of
+    an apply): the client's HTTP engine is chosen from it once, when it opens (see
+    :mod:`reconciler.api.transports`), unless a ``transport`` is injected.
+    """
 
     def __init__(
         self,
@@ -52,9 +57,10 @@ class Client:
         self.counters = counters.Counters()
         self.secrets: set[str] = {config.api_key.reveal()}
         self._transport = transport
-        self._expected = expected_requests
         self._http: httpx.AsyncClient | None = None
         self._token = token or auth.Token()
+        # The first contact exchanges the key unless the run already holds a token: one request more.
+        self._expected = expected_requests + (0 if self._token.value else 1)
         self._auth: auth.TokenAuth | None = None
         self._limiter: Any = None
         if config.rate_limit:
@@ -66,12 +72,11 @@ class Client:
         if not self.config.api_key:
             raise errors.ConfigError(f"no API key: set {self.config.key_variable} or pass --api-key-file")
         timeout = httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout)
-        self._transport = self._transport or transports.default_transport(self.config.concurrency)
+        self._transport = self._transport or transports.default(self.config.concurrency, self._expected)
         self._http = httpx.AsyncClient(transport=self._transport, timeout=timeout, follow_redirects=False)
         self._auth = auth.TokenAuth(
             self._http, self.config, token=self._token, secrets=self.secrets, counted=self.counters
         )
-        self.expect(self._expected)
         try:
             await self._first_contact(self._auth)
         except BaseException:
@@ -94,12 +99,6 @@ class Client:
             if error.status is not None:
                 raise  # the API answered, busy: the address is right, and the error says what it said
             raise errors.EndpointError(f"cannot reach the API: {error.message}; {statuses.HINT_URL}") from None
-
-    def expect(self, requests: int) -> None:
-        """``requests`` more are coming (the pages left to read, say): the transport picks its engine for them
-        now, rather than switching in the middle of a burst."""
-        if isinstance(self._transport, transports.AdaptiveTransport):
-            self._transport.expect(requests)
 
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None

@@ -3,8 +3,8 @@
 httpx's read timeout is per read, so a server that trickles one byte a second never trips it: the whole
 exchange (sending, the status line, every byte of the body) runs under one deadline instead. The body is read
 as a stream and counted *after* decoding, so a small gzip answer that inflates to a gigabyte is stopped at the
-cap too. Both engines of :class:`reconciler.api.transports.AdaptiveTransport` hand httpx the raw bytes (the aiohttp one
-with its own decompression off), so httpx's decoder, and this counter after it, sees every answer.
+cap too. Both engines of :mod:`reconciler.api.transports` hand httpx the raw bytes (the aiohttp one with its own
+decompression off), so httpx's decoder, and this counter after it, sees every answer.
 """
 
 from __future__ import annotations

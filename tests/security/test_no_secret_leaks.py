@@ -206,8 +206,8 @@ def before_first_write(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[h
     """Install a hook on every client the CLI builds from now on."""
 
     def install(hook: Callable[[httpx.Request], None]) -> None:
-        real = transports.default_transport
-        monkeypatch.setattr(transports, "default_transport", lambda workers: HookedTransport(real(workers), hook))
+        real = transports.default
+        monkeypatch.setattr(transports, "default", lambda *chosen: HookedTransport(real(*chosen), hook))
 
     return install
 
@@ -445,9 +445,9 @@ ECHOES: dict[str, Callable[[httpx.Request, Any], str]] = {
 def test_an_api_error_quoting_the_request_is_scrubbed(
     echo: str, workspace: Workspace, invoke: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = transports.default_transport
+    real = transports.default
     echoing = ECHOES[echo]
-    monkeypatch.setattr(transports, "default_transport", lambda workers: EchoingTransport(real(workers), echoing))
+    monkeypatch.setattr(transports, "default", lambda *chosen: EchoingTransport(real(*chosen), echoing))
 
     outcome = invoke("--debug", "apply", str(workspace.jobs), "--auto-approve")
 

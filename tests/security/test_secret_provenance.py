@@ -172,9 +172,9 @@ def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
         '      prompt: "${env:SEC_HTML}"\n'
         '      auth: {password: ["${env:SEC_LIST}"], token: {primary: "${env:SEC_MAP}"}}\n'
     )
-    real = transports.default_transport
+    real = transports.default
     echo = _echo_in(ESCAPINGS[escaping])
-    monkeypatch.setattr(transports, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echo))
+    monkeypatch.setattr(transports, "default", lambda *chosen: EchoingTransport(real(*chosen), echo))
 
     outcome = invoke("--debug", "apply", str(folder), "--auto-approve", "--format", "json", env=ECHO_ENV)
 

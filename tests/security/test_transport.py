@@ -161,7 +161,7 @@ def test_no_parser_differential_lets_plain_http_leave_loopback(url: str) -> None
 
 
 def test_the_default_transport_verifies_certificates_and_hostnames() -> None:
-    transport: Any = transports.default_transport(4)
+    transport: Any = transports.default(4, 0)
     context = transport.ssl_context
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -174,13 +174,13 @@ def test_the_cli_builds_its_clients_on_the_verifying_transport(
 ) -> None:
     control.seed([{"id": "transport-job", "templateId": "t", "name": "Old name"}])
     built: list[Any] = []
-    real = transports.default_transport
+    real = transports.default
 
-    def spy(concurrency: int) -> httpx.AsyncBaseTransport:
-        built.append(real(concurrency))
+    def spy(concurrency: int, expected: int) -> httpx.AsyncBaseTransport:
+        built.append(real(concurrency, expected))
         return built[-1]
 
-    monkeypatch.setattr(transports, "default_transport", spy)
+    monkeypatch.setattr(transports, "default", spy)
     assert invoke("plan", str(manifests)).exit_code == 0
     assert invoke("apply", str(manifests), "--auto-approve").exit_code == 0
     assert len(built) >= 2  # the plan's client and the apply's
@@ -405,8 +405,8 @@ def test_plan_only_reads_even_with_changes_pending(
     control.seed(_pending_server_state(folder))
     control.clear_log()
     sent: list[tuple[str, str]] = []
-    real = transports.default_transport
-    monkeypatch.setattr(transports, "default_transport", lambda workers: RecordingTransport(real(workers), sent))
+    real = transports.default
+    monkeypatch.setattr(transports, "default", lambda *chosen: RecordingTransport(real(*chosen), sent))
 
     outcome = invoke("plan", str(folder), "--detailed-exitcode", "--format", output, "--out", "plan.json", *flags)
 

@@ -1,8 +1,13 @@
-"""The API key for a token: ``POST {root}/auth/access_token``, the one call that carries the key.
+"""The API key for a token, and the token on every request: an ``httpx.Auth`` flow.
 
-There is no refresh call: the key is exchanged once per run, again shortly before the token expires (it lives
-an hour) and again once on a 401. The key and every token obtained are secrets: the token joins the client's
-set of values scrubbed from every message, and no error here quotes either.
+``POST {root}/auth/access_token`` is the one call that carries the key. There is no refresh call: the key is
+exchanged once per run, again shortly before the token expires (it lives an hour) and again once on a 401,
+after which the answer is trusted. Every customer call sends the token raw in ``Authorization`` (no
+``Bearer``), as ByteNite's own examples do. The key and every token obtained are secrets: the token joins the
+client's set of values scrubbed from every message, and no error here quotes either.
+
+The flow runs inside the request's exchange (:func:`receiving.receive`), so an exchange of the key that a
+request needs, and its sending again after a 401, share that request's ``--request-timeout``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Final
 
@@ -37,7 +43,12 @@ class Token:
 
 
 class TokenAuth(httpx.Auth):
-    """The token each API request carries, exchanged for the key when there is none fit to send."""
+    """The token each API request carries, exchanged for the key when there is none fit to send.
+
+    Every request it signs is counted as it leaves (a read or a write), the one sent again after a 401 too;
+    ``pace`` is awaited before that second send, the first having been paced by the caller before its
+    deadline began. The exchange itself goes out through ``http`` without this auth.
+    """
 
     def __init__(
         self,
@@ -47,13 +58,39 @@ class TokenAuth(httpx.Auth):
         token: Token,
         secrets: set[str],
         counted: counters.Counters,
+        pace: Callable[[], Awaitable[None]],
     ) -> None:
         self._http = http
         self._config = config
         self._token = token
         self._secrets = secrets
         self._counted = counted
+        self._pace = pace
         self._lock = asyncio.Lock()  # concurrent requests that find the token stale wait for one exchange
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.token()
+        response = yield self._signed(request, token)
+        if response.status_code != 401:
+            return
+        # The token may have expired under us: exchange the key once more, then trust the answer.
+        log.debug("%s %s -> 401: the key is exchanged again", request.method, request.url.path)
+        receiving.discard(response, self._config.max_response_bytes)
+        token = await self.token(stale=token)
+        await self._pace()
+        yield self._signed(request, token)
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Refused: the exchange is a request of the async client, and a request without a token only meets 401."""
+        raise TypeError("TokenAuth signs the requests of an httpx.AsyncClient only")
+
+    def _signed(self, request: httpx.Request, token: str) -> httpx.Request:
+        request.headers["Authorization"] = token
+        if request.method == "GET":
+            self._counted.reads += 1
+        else:
+            self._counted.writes += 1
+        return request
 
     async def token(self, *, stale: str | None = None) -> str:
         """The current token; a new one when there is none yet, it is about to expire, or it is ``stale`` (the

@@ -75,7 +75,7 @@ class Client:
         self._transport = self._transport or transports.default(self.config.concurrency, self._expected)
         self._http = httpx.AsyncClient(transport=self._transport, timeout=timeout, follow_redirects=False)
         self._auth = auth.TokenAuth(
-            self._http, self.config, token=self._token, secrets=self.secrets, counted=self.counters
+            self._http, self.config, token=self._token, secrets=self.secrets, counted=self.counters, pace=self._pace
         )
         try:
             await self._first_contact(self._auth)
@@ -162,27 +162,12 @@ class Client:
         )
 
     async def _send(self, method: str, path: str, body: Any, params: Mapping[str, str] | None) -> dict[str, Any]:
-        assert self._auth is not None, "use the client as an async context manager"
-        token = await self._auth.token()
-        response = await self._request(method, path, body, params, token)
-        if response.status_code == 401:
-            # The token may have expired under us: exchange the key once more, then trust the answer.
-            token = await self._auth.token(stale=token)
-            response = await self._request(method, path, body, params, token)
-        return statuses.decode(response, path, self.secrets)
-
-    async def _request(
-        self, method: str, path: str, body: Any, params: Mapping[str, str] | None, token: str
-    ) -> httpx.Response:
+        """One attempt: the request signed by the token flow (which counts it, and sends it again once on a
+        401), its answer read whole and mapped onto the error tree."""
         assert self._http is not None, "use the client as an async context manager"
-        if self._limiter is not None:
-            await self._limiter.acquire()
-        if method == "GET":
-            self.counters.reads += 1
-        else:
-            self.counters.writes += 1
+        await self._pace()
         content = None if body is None else json.dumps(body).encode()
-        headers = {"Authorization": token, "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
@@ -198,6 +183,7 @@ class Client:
                 content=content,
                 params=params,
                 headers=headers,
+                auth=self._auth,
             )
         except httpx.TransportError as failure:
             call, address = f"{method} {path}", f"{method} {url}"
@@ -205,4 +191,9 @@ class Client:
             log.debug("%s", error)
             raise error from None
         log.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, 1000 * (time.perf_counter() - started))
-        return response
+        return statuses.decode(response, path, self.secrets)
+
+    async def _pace(self) -> None:
+        """``--rate-limit``: a request waits its turn before it is sent, outside its ``--request-timeout``."""
+        if self._limiter is not None:
+            await self._limiter.acquire()

@@ -271,6 +271,22 @@ def test_a_body_past_the_cap_is_not_read_to_its_end(
     assert hostile.body_bytes_sent < 40 * MIB, hostile.body_bytes_sent  # the client hung up near 16 MiB
 
 
+def test_a_refused_answer_past_the_cap_is_not_read_to_its_end_either(
+    engine: str, manifests: Path, invoke: Runner
+) -> None:
+    """A 401 is answered by exchanging the key and sending the request again: its body, which httpx reads before
+    sending again, is dropped within the cap like any other."""
+    endless = Reply(401, chunks=(b"x" * MIB for _ in range(64)), length=64 * MIB)
+    with HostileServer(_read_meets(endless)).running() as hostile:
+        outcome = invoke("plan", str(manifests), env={"BYTENITE_API_URL": hostile.url})
+        time.sleep(0.2)
+    assert outcome.exit_code == 1, outcome.describe()
+    expected = f"HTTP 401: the answer to GET {hostile.url}/customer/jobs/transport-job is larger than 16 MiB"
+    assert expected in outcome.stdout + outcome.stderr, outcome.describe()
+    assert hostile.seen("GET") == [JOB_PATH]  # refused, not sent again
+    assert hostile.body_bytes_sent < 40 * MIB, hostile.body_bytes_sent
+
+
 def _listing(total: int) -> Script:
     def script(method: str, path: str) -> Reply:
         if "pagination" not in path:

@@ -3,25 +3,43 @@
 The loop itself is stamina's (exponential backoff with jitter, bounded attempts and total time); this module
 decides, per failure, whether to retry and whether the server named the wait (``Retry-After``), and runs one
 request's attempts under the run's policy, which a stopping run cuts short (see :mod:`reconciler.api.pausing`).
+
+Retries are counted by stamina's instrumentation, which calls its hooks when it has scheduled a retry: a retry
+the policy would allow but the attempts or the budget do not is never counted, nor said.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import stamina
+import stamina.instrumentation
 
 from reconciler import errors, settings
 from reconciler.api import counters, pausing
 
 log = logging.getLogger(__name__)
 Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class _Request:
+    counted: counters.Counters
+    attempts: int
+
+
+# stamina's hooks are global to the process; this says whose request a scheduled retry belongs to. A request
+# runs its attempts in one task (a worker of :mod:`reconciler.workers`), and each task reads its own context,
+# so concurrent requests of two clients each count into their own client's counters.
+_REQUEST: contextvars.ContextVar[_Request | None] = contextvars.ContextVar("reconciler_api_request", default=None)
 
 
 async def call(
@@ -35,7 +53,10 @@ async def call(
 ) -> Result:
     """``operation`` under the run's retry policy (stamina: backoff with jitter, attempts, a budget), which a
     stopping run cuts short; ``method`` and ``path`` name the request in the errors that say so."""
+    _instrument()
     retries = pausing.Retries(Hook(policy), stopping)
+    request = _REQUEST.set(_Request(counted, policy.attempts))
+    sent = 0
     try:
         async for attempt in stamina.retry_context(
             on=retries,
@@ -46,6 +67,7 @@ async def call(
             wait_jitter=policy.jitter,
         ):
             with attempt:
+                sent = attempt.num
                 retries.starting(method, path)
                 return await operation()
     except asyncio.CancelledError:
@@ -57,12 +79,35 @@ async def call(
             raise retries.stopped(method, path) from None
         raise
     except errors.ApiError as error:
-        error.attempts = retries.hook.retries + 1
+        error.attempts = sent
         raise
     finally:
         retries.pause.awake()
-        counted.retries += retries.hook.retries
+        _REQUEST.reset(request)
     raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
+
+
+def _instrument() -> None:
+    """:func:`_scheduled` among stamina's hooks, beside its own (its logging line, shown under ``--debug``);
+    checked on every request, since anything in the process may set the hooks anew."""
+    hooks = stamina.instrumentation.get_on_retry_hooks()
+    if _scheduled not in hooks:
+        stamina.instrumentation.set_on_retry_hooks((*hooks, _scheduled))
+
+
+def _scheduled(details: stamina.instrumentation.RetryDetails) -> None:
+    """A retry stamina scheduled, counted for the client whose request it is (none: another library's retry).
+
+    The first of a request is said on stderr (a warning), so an unreachable API is not a silent wait of many
+    seconds; later ones are counted in the summary only: one line per call at most. A second look at an answer
+    that is not JSON is no wait worth a line: the failure names the URL.
+    """
+    request = _REQUEST.get()
+    if request is None:
+        return
+    request.counted.retries += 1
+    if details.retry_num == 1 and not isinstance(details.caused_by, errors.NotJson):
+        log.warning("%s; retrying (attempt 2 of %d)", details.caused_by, request.attempts)
 
 
 def retry_after(header: str | None, *, now: Callable[[], float] = time.time) -> float | None:
@@ -93,7 +138,6 @@ class Hook:
         self.policy = policy
         self.clock = clock
         self.started = clock()
-        self.retries = 0
         self._not_json = 0
 
     def __call__(self, error: Exception) -> bool | float:
@@ -101,22 +145,8 @@ class Hook:
             return False
         if isinstance(error, errors.NotJson):
             self._not_json += 1
-            if self._not_json > 1:
-                return False
-            self.retries += 1  # one quick second look, not a wait worth a line: the failure names the URL
-            return True
+            return self._not_json == 1
         if error.retry_after is not None:
             remaining = self.policy.budget - (self.clock() - self.started)
-            if error.retry_after > remaining:
-                return False
-            self._retrying(error)
-            return error.retry_after
-        self._retrying(error)
+            return False if error.retry_after > remaining else error.retry_after
         return True
-
-    def _retrying(self, error: Exception) -> None:
-        """Count a retry; the first of a call is said on stderr (a warning), so an unreachable API is not a
-        silent wait of many seconds. Later ones are counted in the summary only: one line per call at most."""
-        self.retries += 1
-        if self.retries == 1:
-            log.warning("%s; retrying (attempt 2 of %d)", error, self.policy.attempts)

@@ -1,10 +1,8 @@
-"""The jobs API, one method per endpoint, over an httpx client whose transport is injected.
+"""The jobs API, one method per endpoint, over an httpx client whose transport may be injected.
 
-A request's path through this package: the method here, the retry loop (:mod:`reconciler.api.retrying`), the
-token (:mod:`reconciler.api.auth`), one exchange bounded in time and size (:mod:`reconciler.api.receiving`),
-the status read as the error tree (:mod:`reconciler.api.statuses`), and the body checked against the contract
-(:mod:`reconciler.api.answers`). A read-only client, the one ``plan`` uses, refuses every write before it
-reaches the network.
+Each method is the start of a request's path through :mod:`reconciler.api` (retries, the token, one bounded
+exchange, the status, the body's check). A read-only client, the one ``plan`` uses, refuses every write before
+it reaches the network.
 
 First contact is checked when the client opens, before any job is judged: an address that does not answer
 the token exchange as the API does (a URL without ``/v1``, a proxy's login page) ends the run with an

@@ -24,7 +24,7 @@ STAGES: Final = (
     ("validation (pydantic and checks)", "reconciler.validation", "validate", False),
     ("desired state", "reconciler.states", "from_manifest", False),
     ("reference resolution", "reconciler.references", "resolve", False),
-    ("fetching (HTTP)", "reconciler.fetching", "fetch", True),
+    ("fetching (HTTP)", "reconciler.api.fetching", "fetch", True),
     ("current state", "reconciler.states", "from_api", False),
     ("diffing and planning", "reconciler.plans", "build", False),
     ("rendering", "reconciler.cli.planning", "show_plan", False),

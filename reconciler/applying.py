@@ -16,14 +16,15 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from reconciler import bodies, client, diffs, errors, fetching, plans, reports, states
+from reconciler import bodies, diffs, errors, plans, reports, states, workers
+from reconciler.api import endpoints
 
 Progress = Callable[[int], None]
 GATES = frozenset({"create", "abort"})  # what the rest of a job's calls depend on
 
 
 async def apply(
-    api: client.Client,
+    api: endpoints.Client,
     plan: plans.Plan,
     desired: Mapping[str, states.Job],
     current: Mapping[str, states.Job],
@@ -45,7 +46,7 @@ async def apply(
         if progress:
             progress(len(job.calls))
 
-    await fetching.bounded([functools.partial(one, job) for job in writing], concurrency)
+    await workers.bounded([functools.partial(one, job) for job in writing], concurrency)
     results = tuple(result for job in plan.jobs for result in outcomes.get(job.job_id, ()))
     counters = api.counters
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
@@ -53,7 +54,7 @@ async def apply(
 
 
 async def _job(
-    api: client.Client,
+    api: endpoints.Client,
     job: plans.JobPlan,
     desired: states.Job | None,
     current: states.Job | None,
@@ -79,7 +80,7 @@ async def _job(
 
 
 async def _call(
-    api: client.Client, job: plans.JobPlan, call: plans.Call, desired: states.Job | None, current: states.Job | None
+    api: endpoints.Client, job: plans.JobPlan, call: plans.Call, desired: states.Job | None, current: states.Job | None
 ) -> tuple[reports.Result, dict[str, Any] | None]:
     try:
         if call.section == "delete":
@@ -119,7 +120,7 @@ def _failed(call: plans.Call, error: errors.ApiError | errors.EndpointError) -> 
     return _result(call, reports.Outcome.FAILED, str(error))
 
 
-async def _launched(api: client.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:
+async def _launched(api: endpoints.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:
     """A launch refused because the job "is started": a retry whose first answer was lost meets exactly that.
     What happened is read back rather than guessed: a job that is no longer a draft was launched, by this run
     when an earlier attempt may have been applied. A launch refused at its first attempt was someone else's (a

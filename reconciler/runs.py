@@ -12,10 +12,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from reconciler import (
     applying,
-    client,
     environments,
     errors,
-    fetching,
     imports,
     loading,
     manifests,
@@ -30,6 +28,7 @@ from reconciler import (
     states,
 )
 from reconciler import validation as validating
+from reconciler.api import auth, endpoints, fetching
 
 if TYPE_CHECKING:
     import httpx
@@ -181,7 +180,7 @@ async def plan(
     partial: bool = False,
     locate: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
-    token: client.Token | None = None,
+    token: auth.Token | None = None,
     progress: Progress | None = None,
 ) -> Planned:
     """Read every managed job (and, to prune, every job) through a read-only client, and plan.
@@ -193,7 +192,10 @@ async def plan(
     if options.prune and partial:
         raise errors.ConfigError("--prune needs every manifest: it is refused with --target, --exclude or --selector")
     identities = {entry.job_id: prepared.identity(entry) for entry in prepared.entries}
-    async with client.Client(config, transport=transport, read_only=True, token=token) as api:
+    expected = fetching.expected_requests(len(identities), list_all=options.prune)
+    async with endpoints.Client(
+        config, transport=transport, read_only=True, token=token, expected_requests=expected
+    ) as api:
         api.secrets.update(_secret_values(prepared))
         fetched = await fetching.fetch(
             api, list(identities.values()), concurrency=config.concurrency, list_all=options.prune, progress=progress
@@ -309,12 +311,12 @@ async def apply(
     config: settings.Settings,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    token: client.Token | None = None,
+    token: auth.Token | None = None,
     stopping: asyncio.Event | None = None,
     progress: Progress | None = None,
 ) -> reports.Report:
     """Send the plan's calls; bodies come from the real desired state and the state the plan read."""
-    async with client.Client(
+    async with endpoints.Client(
         config, transport=transport, token=token, expected_requests=planned.plan.calls, stopping=stopping
     ) as api:
         api.secrets.update(_secret_values(planned.prepared))
@@ -385,9 +387,10 @@ async def apply_planfile(
     environ = {name: value for name, value in environ.items() if name != config.key_variable}
     desired = _desired_from_plan([job for job in writes if job.action is not plans.Action.PRUNE], environ)
     key = redaction.fingerprint_key(config.api_key.reveal())
-    async with client.Client(config, transport=transport, expected_requests=plan.calls, stopping=stopping) as api:
+    targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
+    expected = fetching.expected_requests(len(targets), list_all=pruning) + plan.calls
+    async with endpoints.Client(config, transport=transport, expected_requests=expected, stopping=stopping) as api:
         api.secrets.update(_secret_values_in(desired, {job.job_id: job.sensitive for job in writes}))
-        targets = {target for job in writes for target in (job.job_id, *(call.target for call in job.calls))}
         fetched = await fetching.fetch(
             api,
             [markers.Identity(target) for target in sorted(targets)],
@@ -469,8 +472,9 @@ async def import_jobs(
     key_prefix: str = "",
 ) -> list[imports.Imported]:
     """Read each job (read-only) and turn it into the manifest that manages it."""
-    async with client.Client(config, transport=transport, read_only=True) as api:
-        identities = [markers.Identity(job_id) for job_id in job_ids]
+    identities = [markers.Identity(job_id) for job_id in job_ids]
+    expected = fetching.expected_requests(len(set(job_ids)))
+    async with endpoints.Client(config, transport=transport, read_only=True, expected_requests=expected) as api:
         fetched = await fetching.fetch(api, identities, concurrency=config.concurrency)
     failures = [f"{job_id}: {reason}" for job_id, reason in fetched.failures.items()]
     failures += [

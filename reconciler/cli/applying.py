@@ -66,13 +66,14 @@ def apply(
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    from reconciler import client, planfiles, runs
+    from reconciler import planfiles, runs
+    from reconciler.api import auth
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
         _refuse_planning_flags(paths[0], manifest, detailed_exitcode=detailed_exitcode)
         return _apply_planfile(paths[0], output, api, project, manifest.max_file_bytes)
     prepared, config, selection = prepare(paths, api, project, manifest, parsing)
-    token = client.Token()  # one key exchange for the run: the plan's client hands its token to apply's
+    token = auth.Token()  # one key exchange for the run: the plan's client hands its token to apply's
     with progress_bar("Reading", len(prepared.entries)) as progress:
         lifecycle = lifecycle_from(manifest)
         work = runs.plan(prepared, config, options=lifecycle, partial=selection.partial, token=token, progress=progress)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import client, errors, settings
+from reconciler import errors, settings
+from reconciler.api import counters, endpoints
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import generated
 from tests.support import API_KEY, ROOT, Control
@@ -80,8 +81,8 @@ def _config(server: EmulatorServer, **retry: Any) -> settings.Settings:
 def test_a_token_that_expires_mid_run_is_exchanged_again(emulator: Control, server: EmulatorServer) -> None:
     emulator.seed(generated.seed_jobs(1))
 
-    async def scenario() -> client.Counters:
-        async with client.Client(_config(server), transport=None) as api:
+    async def scenario() -> counters.Counters:
+        async with endpoints.Client(_config(server), transport=None) as api:
             await api.get_job(generated.job_id(0))
             emulator.expire_tokens()
             await api.get_job(generated.job_id(0))
@@ -97,8 +98,8 @@ def test_client_errors_are_never_retried(emulator: Control, server: EmulatorServ
     job = {**generated.seed_jobs(1)[0], "state": "JOB_STATE_COMPLETE"}
     emulator.seed([job])
 
-    async def scenario() -> client.Counters:
-        async with client.Client(_config(server)) as api:
+    async def scenario() -> counters.Counters:
+        async with endpoints.Client(_config(server)) as api:
             with pytest.raises(errors.FailedPrecondition):
                 await api.patch(job["id"], "jobname", "new name")
             with pytest.raises(errors.NotFound):
@@ -115,7 +116,7 @@ def test_a_retry_after_beyond_the_budget_fails_at_once(emulator: Control, server
     emulator.faults(throttleRate=1.0, retryAfter=30)
 
     async def scenario() -> None:
-        async with client.Client(_config(server, budget=2.0)) as api:
+        async with endpoints.Client(_config(server, budget=2.0)) as api:
             await api.get_job(generated.job_id(0))
 
     started = time.monotonic()
@@ -129,7 +130,7 @@ def test_read_only_client_refuses_writes_before_the_network(emulator: Control, s
     emulator.seed(generated.seed_jobs(1))
 
     async def scenario() -> None:
-        async with client.Client(_config(server), read_only=True) as api:
+        async with endpoints.Client(_config(server), read_only=True) as api:
             for write in (
                 api.patch(generated.job_id(0), "jobname", "x"),
                 api.create_job({"templateId": "t"}),

@@ -251,7 +251,7 @@ def test_a_retried_call_is_said_once_on_stderr(emulator: Control, run: Any) -> N
     called = "POST http://127.0.0.1:1/v1/auth/access_token: ConnectError: All connection attempts failed"
     assert (
         outcome.stderr.splitlines()[0]
-        == f"WARNING reconciler.retrying: request failed: {called}; retrying (attempt 2 of 3)"
+        == f"WARNING reconciler.api.retrying: request failed: {called}; retrying (attempt 2 of 3)"
     )
     assert len(outcome.stderr.splitlines()) == 2
     assert outcome.stderr.splitlines()[1].startswith(f"error: cannot reach the API: {called}")

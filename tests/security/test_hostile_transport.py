@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from reconciler import client
+from reconciler.api import transports
 from tests.security.helpers import API_KEY, ROOT, Outcome, Runner, manifest_folder, run_subprocess
 from tests.security.hostile_http import HostileServer, Reply, Script, gzip_bomb, json_reply, trickle
 
@@ -218,18 +219,19 @@ def test_the_run_timeout_cuts_a_retry_after_sleep_short_and_the_apply_is_partial
 
 @pytest.fixture(params=["httpx", "aiohttp"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Both engines of the adaptive transport decode gzip: each must stop at the cap (and is checked to be used)."""
-    built: list[client.AdaptiveTransport] = []
-    switch_after = 0 if request.param == "aiohttp" else 1000
+    """Both engines a client may be built on decode gzip: each must stop at the cap (and is checked to be used)."""
+    served: list[str] = []
 
-    def transport(workers: int) -> client.AdaptiveTransport:
-        built.append(client.AdaptiveTransport(workers, switch_after=switch_after))
-        return built[-1]
+    class Observed(transports.Transport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            served.append("httpx" if "network_stream" in response.extensions else "aiohttp")  # httpcore's own key
+            return response
 
-    monkeypatch.setattr(client, "default_transport", transport)
+    monkeypatch.setattr(transports, "default", lambda workers, expected: Observed(workers, engine=request.param))
     yield str(request.param)
-    assert built, "the CLI built no transport"
-    assert {made.engine for made in built} == {request.param}
+    assert served, "the CLI sent nothing through the transport it built"
+    assert set(served) == {request.param}
 
 
 @pytest.mark.parametrize("hostile", [_read_meets(gzip_bomb(40 * MIB))], indirect=True)
@@ -267,6 +269,22 @@ def test_a_body_past_the_cap_is_not_read_to_its_end(
     assert "is larger than 16 MiB once decoded" in outcome.stdout + outcome.stderr, outcome.describe()
     time.sleep(0.2)
     assert hostile.body_bytes_sent < 40 * MIB, hostile.body_bytes_sent  # the client hung up near 16 MiB
+
+
+def test_a_refused_answer_past_the_cap_is_not_read_to_its_end_either(
+    engine: str, manifests: Path, invoke: Runner
+) -> None:
+    """A 401 is answered by exchanging the key and sending the request again: its body, which httpx reads before
+    sending again, is dropped within the cap like any other."""
+    endless = Reply(401, chunks=(b"x" * MIB for _ in range(64)), length=64 * MIB)
+    with HostileServer(_read_meets(endless)).running() as hostile:
+        outcome = invoke("plan", str(manifests), env={"BYTENITE_API_URL": hostile.url})
+        time.sleep(0.2)
+    assert outcome.exit_code == 1, outcome.describe()
+    expected = f"HTTP 401: the answer to GET {hostile.url}/customer/jobs/transport-job is larger than 16 MiB"
+    assert expected in outcome.stdout + outcome.stderr, outcome.describe()
+    assert hostile.seen("GET") == [JOB_PATH]  # refused, not sent again
+    assert hostile.body_bytes_sent < 40 * MIB, hostile.body_bytes_sent
 
 
 def _listing(total: int) -> Script:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import client, errors, redaction, settings
+from reconciler import errors, redaction, settings
+from reconciler.api import transports
 from tests.security.helpers import (
     API_KEY,
     ENV_SENTINELS,
@@ -205,8 +206,8 @@ def before_first_write(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[h
     """Install a hook on every client the CLI builds from now on."""
 
     def install(hook: Callable[[httpx.Request], None]) -> None:
-        real = client.default_transport
-        monkeypatch.setattr(client, "default_transport", lambda concurrency: HookedTransport(real(concurrency), hook))
+        real = transports.default
+        monkeypatch.setattr(transports, "default", lambda *chosen: HookedTransport(real(*chosen), hook))
 
     return install
 
@@ -444,9 +445,9 @@ ECHOES: dict[str, Callable[[httpx.Request, Any], str]] = {
 def test_an_api_error_quoting_the_request_is_scrubbed(
     echo: str, workspace: Workspace, invoke: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = client.default_transport
+    real = transports.default
     echoing = ECHOES[echo]
-    monkeypatch.setattr(client, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echoing))
+    monkeypatch.setattr(transports, "default", lambda *chosen: EchoingTransport(real(*chosen), echoing))
 
     outcome = invoke("--debug", "apply", str(workspace.jobs), "--auto-approve")
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler import client
+from reconciler.api import transports
 from tests.security.helpers import ALL_SENTINELS, EchoingTransport, Runner, Sentinel
 from tests.support import Control
 
@@ -173,9 +173,9 @@ def test_an_api_error_quoting_secrets_in_any_escaping_is_scrubbed(
         '      prompt: "${env:SEC_HTML}"\n'
         '      auth: {password: ["${env:SEC_LIST}"], token: {primary: "${env:SEC_MAP}"}}\n'
     )
-    real = client.default_transport
+    real = transports.default
     echo = _echo_in(ESCAPINGS[escaping])
-    monkeypatch.setattr(client, "default_transport", lambda concurrency: EchoingTransport(real(concurrency), echo))
+    monkeypatch.setattr(transports, "default", lambda *chosen: EchoingTransport(real(*chosen), echo))
 
     outcome = invoke("--debug", "apply", str(folder), "--auto-approve", "--format", "json", env=ECHO_ENV)
 

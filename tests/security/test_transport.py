@@ -24,7 +24,8 @@ import httpx
 import pytest
 import yarl
 
-from reconciler import client, errors, markers, settings
+from reconciler import errors, markers, settings
+from reconciler.api import endpoints, transports
 from tests.security.helpers import Runner, manifest_folder
 from tests.support import Control
 
@@ -161,7 +162,7 @@ def test_no_parser_differential_lets_plain_http_leave_loopback(url: str) -> None
 
 
 def test_the_default_transport_verifies_certificates_and_hostnames() -> None:
-    transport: Any = client.default_transport(4)
+    transport: Any = transports.default(4, 0)
     context = transport.ssl_context
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -174,13 +175,13 @@ def test_the_cli_builds_its_clients_on_the_verifying_transport(
 ) -> None:
     emulator.seed([{"id": "transport-job", "templateId": "t", "name": "Old name"}])
     built: list[Any] = []
-    real = client.default_transport
+    real = transports.default
 
-    def spy(concurrency: int) -> httpx.AsyncBaseTransport:
-        built.append(real(concurrency))
+    def spy(concurrency: int, expected: int) -> httpx.AsyncBaseTransport:
+        built.append(real(concurrency, expected))
         return built[-1]
 
-    monkeypatch.setattr(client, "default_transport", spy)
+    monkeypatch.setattr(transports, "default", spy)
     assert invoke("plan", str(manifests)).exit_code == 0
     assert invoke("apply", str(manifests), "--auto-approve").exit_code == 0
     assert len(built) >= 2  # the plan's client and the apply's
@@ -306,8 +307,8 @@ def test_an_unverifiable_server_gets_no_request(
     else:
         monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     # The context is built once per process, from the environment of the moment: this test changes it.
-    client.tls_context.cache_clear()
-    request.addfinalizer(client.tls_context.cache_clear)
+    transports.tls_context.cache_clear()
+    request.addfinalizer(transports.tls_context.cache_clear)
     with TlsServer(cert, key).running() as server:
         url = f"https://127.0.0.1:{server.port}/v1"
         # Eight attempts allowed: a certificate that does not verify must still be tried only once.
@@ -405,8 +406,8 @@ def test_plan_only_reads_even_with_changes_pending(
     emulator.seed(_pending_server_state(folder))
     emulator.clear_log()
     sent: list[tuple[str, str]] = []
-    real = client.default_transport
-    monkeypatch.setattr(client, "default_transport", lambda concurrency: RecordingTransport(real(concurrency), sent))
+    real = transports.default
+    monkeypatch.setattr(transports, "default", lambda *chosen: RecordingTransport(real(*chosen), sent))
 
     outcome = invoke("plan", str(folder), "--detailed-exitcode", "--format", output, "--out", "plan.json", *flags)
 
@@ -445,7 +446,7 @@ def test_a_read_only_client_refuses_writes_before_the_network(call: str, args: t
     config = settings.Settings(api_key=settings.Secret("k"), api_url="https://api.example.invalid/v1")
 
     async def attempt() -> None:
-        async with client.Client(config, transport=httpx.MockTransport(record), read_only=True) as api:
+        async with endpoints.Client(config, transport=httpx.MockTransport(record), read_only=True) as api:
             await getattr(api, call)(*args)
 
     with pytest.raises(errors.ReadOnlyViolation):

@@ -12,14 +12,13 @@ only a started job costs a probe of the next id. When the list was read, the cha
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from reconciler import client as api
-from reconciler import errors, markers, states
+from reconciler import errors, markers, states, workers
+from reconciler.api import endpoints
 
 LIST_THRESHOLD: Final = 2
 # The most pages of GET /jobs one run reads (a million jobs). ``total`` is the server's word: the page count is
@@ -28,6 +27,19 @@ LIST_THRESHOLD: Final = 2
 MAX_PAGES: Final = 10_000
 Progress = Callable[[int], None]
 Raw = dict[str, Any]
+
+
+def expected_requests(count: int, *, list_all: bool = False) -> int:
+    """What reading ``count`` managed jobs costs in an account that holds about those jobs: the pages of the
+    list (one GET for a single job). A client's HTTP engine is chosen from this before its first request.
+
+    ``total`` is unknown until the first page is read, so an account far larger than the managed set, where
+    the jobs are read one GET each, costs more than this says; its reads then go through the engine chosen for
+    the pages (httpx's own, up to 6,300 managed jobs), a known price of choosing once.
+    """
+    if list_all or count >= LIST_THRESHOLD:
+        return max(1, -(-count // endpoints.PAGE_LIMIT))
+    return count
 
 
 @dataclass
@@ -41,7 +53,7 @@ class Fetched:
 
 
 async def fetch(
-    client: api.Client,
+    client: endpoints.Client,
     identities: Sequence[markers.Identity],
     *,
     concurrency: int,
@@ -53,8 +65,8 @@ async def fetch(
     fetched = Fetched()
     known: dict[str, Raw] = {}
     if list_all or len(wanted) >= LIST_THRESHOLD:
-        first, total = await client.list_jobs(limit=api.PAGE_LIMIT, offset=0)
-        pages = max(0, -(-total // api.PAGE_LIMIT))  # in integers: a total past 1e308 is no float
+        first, total = await client.list_jobs(limit=endpoints.PAGE_LIMIT, offset=0)
+        pages = max(0, -(-total // endpoints.PAGE_LIMIT))  # in integers: a total past 1e308 is no float
         if list_all and pages > MAX_PAGES:
             raise errors.ApiError(
                 f"GET /jobs reports pagination.total {total}, {pages} pages: more than the {MAX_PAGES} "
@@ -62,30 +74,30 @@ async def fetch(
             )
         known = {str(job.get("id")): job for job in first}
         if list_all or pages <= min(len(wanted), MAX_PAGES):
-            client.expect(pages - 1)
             listing = [*first, *await _read_pages(client, pages, concurrency=concurrency, progress=progress)]
             fetched.listing = listing
             everything = {str(job.get("id")): job for job in listing}
             for identity in wanted:
                 _follow_listed(fetched, identity, everything)
             return fetched
-    client.expect(len(wanted))
-    await bounded(
+    await workers.bounded(
         [functools.partial(_follow, client, fetched, identity, known, progress) for identity in wanted], concurrency
     )
     return fetched
 
 
-async def _read_pages(client: api.Client, pages: int, *, concurrency: int, progress: Progress | None) -> list[Raw]:
+async def _read_pages(
+    client: endpoints.Client, pages: int, *, concurrency: int, progress: Progress | None
+) -> list[Raw]:
     results: dict[int, list[Raw]] = {}
 
     async def page(number: int) -> None:
-        jobs, _ = await client.list_jobs(limit=api.PAGE_LIMIT, offset=number * api.PAGE_LIMIT)
+        jobs, _ = await client.list_jobs(limit=endpoints.PAGE_LIMIT, offset=number * endpoints.PAGE_LIMIT)
         results[number] = jobs
         if progress:
             progress(len(jobs))
 
-    await bounded([functools.partial(page, number) for number in range(1, pages)], concurrency)
+    await workers.bounded([functools.partial(page, number) for number in range(1, pages)], concurrency)
     return [job for number in sorted(results) for job in results[number]]
 
 
@@ -102,7 +114,7 @@ def _follow_listed(fetched: Fetched, identity: markers.Identity, everything: dic
 
 
 async def _follow(
-    client: api.Client,
+    client: endpoints.Client,
     fetched: Fetched,
     identity: markers.Identity,
     known: dict[str, Raw],
@@ -128,33 +140,10 @@ async def _follow(
         fetched.generations[identity.base_id] = generation
 
 
-async def _get(client: api.Client, job_id: str, known: dict[str, Raw]) -> Raw | None:
+async def _get(client: endpoints.Client, job_id: str, known: dict[str, Raw]) -> Raw | None:
     if job_id in known:
         return known[job_id]
     try:
         return await client.get_job(job_id)
     except errors.NotFound:
         return None
-
-
-async def bounded(work: Sequence[Callable[[], Awaitable[None]]], concurrency: int) -> None:
-    """Run ``work`` with at most ``concurrency`` in flight; a fixed pool of workers, not a task per item.
-
-    Workers pull from a shared iterator, so 10,000 items cost ``concurrency`` tasks, not 10,000.
-    A failure that escapes an item (one that ends the run, such as a wrong address) stops the other workers
-    before it propagates, so no request is left running behind the error the user sees.
-    """
-    items = iter(work)
-
-    async def worker() -> None:
-        for item in items:
-            await item()
-
-    workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(work)) or 1)]
-    try:
-        await asyncio.gather(*workers)
-    except BaseException:
-        for task in workers:
-            task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        raise

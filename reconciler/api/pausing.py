@@ -11,8 +11,12 @@ on the wire is never cancelled from here; its own deadline bounds it.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-from reconciler import errors, retrying
+from reconciler import errors
+
+if TYPE_CHECKING:
+    from reconciler.api import retrying
 
 
 class Pause:

@@ -18,7 +18,7 @@ from reconciler import errors, settings
 from reconciler.api import auth, counters
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
-from tests.e2e.conftest import API_KEY, Control
+from tests.support import API_KEY, Control
 
 SENTINEL_KEY = "sentinel-key-9f3c1e77-never-shown"
 
@@ -88,7 +88,7 @@ def test_a_request_refused_after_the_exchange_again_is_not_sent_a_third_time(
     """Jobs served by a second emulator, which knows none of the first one's tokens: every request meets 401."""
     with (
         EmulatorServer(EmulatorConfig(api_key=API_KEY, step_seconds=0)) as elsewhere,
-        Control.connect(elsewhere.base_url) as other,
+        Control(elsewhere.base_url) as other,
     ):
 
         async def scenario(http: httpx.AsyncClient, flow: Flow) -> int:

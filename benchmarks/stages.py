@@ -18,15 +18,14 @@ from typing import Final
 
 # (stage, module, function, coroutine): a name the pipeline looks up at call time (``Class.method`` for a method).
 STAGES: Final = (
-    ("finding files", "reconciler.loading", "find_files", False),
-    ("parsing (ruamel.yaml): the wait for it, past what overlaps", "reconciler.loading", "Parsing.result", False),
-    ("resolving environments", "reconciler.environments", "resolve", False),
-    ("validation (pydantic and checks)", "reconciler.validation", "validate", False),
-    ("desired state", "reconciler.states", "from_manifest", False),
-    ("reference resolution", "reconciler.references", "resolve", False),
+    ("finding files", "reconciler.desired.loading", "find_files", False),
+    # Each share of the files is validated while the next ones parse: the two are timed as one stage.
+    ("parsing (ruamel.yaml) and validation, overlapped", "reconciler.desired.validation", "load", False),
+    ("desired state", "reconciler.planning.states", "from_manifest", False),
+    ("reference resolution", "reconciler.planning.references", "resolve", False),
     ("fetching (HTTP)", "reconciler.api.fetching", "fetch", True),
-    ("current state", "reconciler.states", "from_api", False),
-    ("diffing and planning", "reconciler.plans", "build", False),
+    ("current state", "reconciler.planning.states", "from_api", False),
+    ("diffing and planning", "reconciler.planning.plans", "build", False),
     ("rendering", "reconciler.cli.planning", "show_plan", False),
 )
 

@@ -1,5 +1,5 @@
 """Work run with bounded concurrency: the reads of :mod:`reconciler.api.fetching` and the writes of
-:mod:`reconciler.applying` share one pool shape, so neither edge imports the other for it."""
+:mod:`reconciler.applying.sending` share one pool shape, so neither edge imports the other for it."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import io
 import os
 from pathlib import Path
 
-from reconciler import diffs, plans, redaction, states
+from reconciler.planning import diffs, plans, redaction, states
 from reconciler.rendering import markdown, values
 from reconciler.rendering.values import printable
 from tests import github_comments

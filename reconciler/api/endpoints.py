@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 import httpx
 
-from reconciler import errors, redaction, settings
+from reconciler import errors, settings
 from reconciler.api import answers, auth, counters, receiving, retrying, statuses, transports
+from reconciler.planning import redaction
 
 log = logging.getLogger(__name__)
 

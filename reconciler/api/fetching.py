@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from reconciler import errors, markers, states, workers
+from reconciler import errors, workers
 from reconciler.api import endpoints
+from reconciler.planning import markers, states
 
 LIST_THRESHOLD: Final = 2
 # The most pages of GET /jobs one run reads (a million jobs). ``total`` is the server's word: the page count is

@@ -14,8 +14,9 @@ from typing import Any, Final
 
 import httpx
 
-from reconciler import errors, redaction
+from reconciler import errors
 from reconciler.api import retrying
+from reconciler.planning import redaction
 
 TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 GRPC_FAILED_PRECONDITION: Final = 9

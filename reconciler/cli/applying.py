@@ -34,7 +34,8 @@ from reconciler.cli.output import confirmed, full_values_option, progress_bar, s
 from reconciler.cli.running import interruptibly, reading, run_async
 
 if TYPE_CHECKING:
-    from reconciler import loading, plans, reports
+    from reconciler.desired import loading
+    from reconciler.planning import plans, reports
 
 
 @cli.command()
@@ -66,8 +67,9 @@ def apply(
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    from reconciler import planfiles, runs
+    from reconciler import pipeline as runs
     from reconciler.api import auth
+    from reconciler.planning import planfiles
 
     if len(paths) == 1 and planfiles.is_plan_file(paths[0]):
         _refuse_planning_flags(paths[0], manifest, detailed_exitcode=detailed_exitcode)
@@ -131,7 +133,8 @@ def _refuse_planning_flags(path: str, manifest: ManifestFlags, *, detailed_exitc
 
 
 def _apply_planfile(path: str, output: str, api: ApiFlags, project: ProjectFlags, max_bytes: int) -> int:
-    from reconciler import planfiles, runs
+    from reconciler import pipeline as runs
+    from reconciler.planning import planfiles
 
     document = planfiles.read(path)
     env = project.env or os.environ.get("BYTENITE_ENV") or None
@@ -169,7 +172,7 @@ def _with_plan_requests(report: reports.Report, plan: plans.Plan) -> reports.Rep
     """What the whole run cost: the plan's reads and the apply's writes."""
     from dataclasses import replace
 
-    from reconciler import plans as plan_values
+    from reconciler.planning import plans as plan_values
 
     total = plan_values.Requests(
         report.requests.reads + plan.requests.reads,
@@ -180,6 +183,6 @@ def _with_plan_requests(report: reports.Report, plan: plans.Plan) -> reports.Rep
 
 
 def _empty_report(plan: plans.Plan) -> reports.Report:
-    from reconciler import reports
+    from reconciler.planning import reports
 
     return reports.Report((), plan.requests)

@@ -38,11 +38,11 @@ def validate(paths: tuple[str, ...], max_file_bytes: int, *, project: ProjectFla
     """
     import os
 
-    from reconciler import loading
+    from reconciler.desired import loading
 
     # Begun first: the manifests are parsed in other processes while this one imports what validates them.
     with loading.Parsing(paths, max_bytes=max_file_bytes) as parsing:
-        from reconciler import contexts, validation
+        from reconciler.desired import contexts, validation
 
         if project.env or os.environ.get(contexts.ENV_VARIABLE):
             context = context_from(paths, project, max_file_bytes)
@@ -78,7 +78,7 @@ def _manifests(count: int) -> str:
 def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int, *, project: ProjectFlags) -> int:
     """Rewrite manifests in the canonical layout, keeping comments and key order. The layout is the same in
     every environment, so --env, --project and --var are accepted and change nothing."""
-    from reconciler import formatting
+    from reconciler.desired import formatting
 
     results = formatting.format_files(paths, check=check, max_bytes=max_file_bytes)
     changed = [result.path for result in results if result.changed]
@@ -92,7 +92,7 @@ def fmt(paths: tuple[str, ...], check: bool, max_file_bytes: int, *, project: Pr
 @cli.command("schema")
 def schema() -> None:
     """Print the manifest's JSON Schema (for editors and external CI)."""
-    from reconciler import manifests
+    from reconciler.desired import manifests
 
     click.echo(manifests.json_schema_text(), nl=False)
 

@@ -29,7 +29,9 @@ def import_(
     scatter manifests in a new tree) unless --mkdir asks for it, and an existing file is never overwritten
     without --force (it may hold edits and comments an import would lose).
     """
-    from reconciler import files, formatting, runs
+    from reconciler import files
+    from reconciler import pipeline as runs
+    from reconciler.desired import formatting
 
     # The project at or above the folder the manifests go to names the environment's API and key.
     context = context_from([out or "."], project)

@@ -22,7 +22,9 @@ from reconciler import errors, settings
 from reconciler.cli.app import SettingError
 
 if TYPE_CHECKING:
-    from reconciler import environments, loading, plans, runs
+    from reconciler import pipeline as runs
+    from reconciler.desired import environments, loading
+    from reconciler.planning import plans
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 
@@ -210,7 +212,7 @@ def parsing_first(command: Callable[..., int]) -> Callable[..., int]:
 
     @functools.wraps(command)
     def begun(**params: Any) -> int:
-        from reconciler import loading
+        from reconciler.desired import loading
 
         with loading.Parsing(params["paths"], max_bytes=params["manifest"].max_file_bytes) as parsing:
             return command(**params, parsing=parsing)
@@ -241,7 +243,8 @@ def settings_from(api: ApiFlags, context: environments.Context | None = None) ->
 
 
 def selection_from(manifest: ManifestFlags) -> runs.Selection:
-    from reconciler import errors, runs
+    from reconciler import errors
+    from reconciler import pipeline as runs
 
     selectors = []
     for item in manifest.selectors:
@@ -253,7 +256,7 @@ def selection_from(manifest: ManifestFlags) -> runs.Selection:
 
 
 def lifecycle_from(manifest: ManifestFlags) -> plans.Options:
-    from reconciler import plans
+    from reconciler.planning import plans
 
     if manifest.abort_running and not manifest.replace:
         from reconciler import errors
@@ -266,7 +269,7 @@ def context_from(
     paths: Sequence[str], project: ProjectFlags, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> environments.Context:
     """The run's project and environment, from --project, --env (or BYTENITE_ENV) and --var."""
-    from reconciler import contexts
+    from reconciler.desired import contexts
 
     return contexts.choose(
         paths,
@@ -285,7 +288,7 @@ def prepare(
     manifest: ManifestFlags,
     parsing: loading.Parsing | None = None,
 ) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
-    from reconciler import runs
+    from reconciler import pipeline as runs
 
     selection = selection_from(manifest)
     context = context_from(paths, project, manifest.max_file_bytes)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 if TYPE_CHECKING:
-    from reconciler import plans, reports, settings
+    from reconciler import settings
+    from reconciler.planning import plans, reports
 
 
 full_values_option = click.option(

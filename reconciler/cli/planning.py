@@ -22,7 +22,8 @@ from reconciler.cli.output import check_out, full_values_option, plan_meta, prog
 from reconciler.cli.running import reading
 
 if TYPE_CHECKING:
-    from reconciler import loading, plans
+    from reconciler.desired import loading
+    from reconciler.planning import plans
 
 FORMATS: Final = click.Choice(["text", "json", "markdown"])
 
@@ -54,7 +55,8 @@ def plan(
     parsing: loading.Parsing,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
-    from reconciler import plans, runs
+    from reconciler import pipeline as runs
+    from reconciler.planning import plans
 
     if out:
         check_out(out)  # before the API is read: a plan shown but not saved would be lost work

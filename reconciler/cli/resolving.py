@@ -24,7 +24,7 @@ def render(paths: tuple[str, ...], output: str, max_file_bytes: int, *, project:
     """Print the fully resolved manifests of one environment (offline; ${env:...} left unresolved)."""
     import json
 
-    from reconciler import formatting, validation
+    from reconciler.desired import formatting, validation
 
     context = context_from(paths, project, max_file_bytes)
     entries = validation.load(paths, max_bytes=max_file_bytes, context=context)

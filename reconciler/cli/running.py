@@ -10,7 +10,8 @@ import click
 if TYPE_CHECKING:
     import asyncio
 
-    from reconciler import reports, settings
+    from reconciler import settings
+    from reconciler.planning import reports
 
 Result = TypeVar("Result")
 

@@ -22,7 +22,7 @@ from reconciler.cli.planning import FORMATS
 @guarded
 def show(planfile: str, output: str, *, full_values: bool) -> int:
     """Show a saved plan file (plan --out) again, as plan printed it. No API key, no request."""
-    from reconciler import planfiles
+    from reconciler.planning import planfiles
 
     document = planfiles.load(planfile)
     if document.kind == "plan":

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Final, TextIO
 
-from reconciler import diffs, plans, redaction, reports
+from reconciler.planning import diffs, plans, redaction, reports
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = plans.FORMAT_VERSION
 
 
 def plan_document(

@@ -18,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Final, TextIO
 
-from reconciler import diffs, plans
+from reconciler.planning import diffs, plans
 from reconciler.rendering import text, values
 from reconciler.rendering.values import printable
 

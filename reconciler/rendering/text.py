@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from reconciler import plans, reports
+from reconciler.planning import plans, reports
 from reconciler.rendering import values
 from reconciler.rendering.values import printable
 

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Final
 
-from reconciler import diffs, redaction
+from reconciler.planning import diffs, redaction
 
 MAX_VALUE_CHARS: Final = 160
 

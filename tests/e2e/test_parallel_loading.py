@@ -44,7 +44,7 @@ def test_many_manifests_load_in_parallel_with_every_problem_in_place(tmp_path: P
 
 STOPPED_EARLY = r"""
 import multiprocessing, sys, time
-from reconciler import loading
+from reconciler.desired import loading
 parsing = loading.Parsing([sys.argv[1]])
 assert multiprocessing.active_children(), "the parse did not begin in other processes"
 begun = time.monotonic()

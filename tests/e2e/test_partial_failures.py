@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import plans, reports, runs, settings
+from reconciler import pipeline as runs
+from reconciler import settings
+from reconciler.planning import plans, reports
 from tests.e2e import generated
 from tests.support import API_KEY, Control
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler import planfiles
+from reconciler.planning import planfiles
 from reconciler.rendering import document as documents
 from tests.support import API_KEY, ROOT, SEED, Control
 

@@ -12,9 +12,10 @@ import asyncio
 import httpx
 import pytest
 
-from reconciler import markers, settings
+from reconciler import settings
 from reconciler.api import endpoints, fetching, transports
 from reconciler.emulator.server import EmulatorServer
+from reconciler.planning import markers
 from tests.support import API_KEY, Control
 
 

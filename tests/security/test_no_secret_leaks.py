@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import errors, redaction, settings
+from reconciler import errors, settings
 from reconciler.api import transports
+from reconciler.planning import redaction
 from tests.security.helpers import (
     API_KEY,
     ENV_SENTINELS,

@@ -24,8 +24,9 @@ import httpx
 import pytest
 import yarl
 
-from reconciler import errors, markers, settings
+from reconciler import errors, settings
 from reconciler.api import endpoints, transports
+from reconciler.planning import markers
 from tests.security.helpers import Runner, manifest_folder
 from tests.support import Control
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import redaction
+from reconciler.planning import redaction
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 
 from hypothesis import settings
 
-from reconciler import manifests, states
+from reconciler.desired import jobs, manifests
+from reconciler.planning import states
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -31,7 +32,7 @@ def manifest(spec: dict[str, Any], *, job_id: str = "job-1") -> manifests.Manife
 
 
 def desired(spec: dict[str, Any], *, job_id: str = "job-1") -> states.Job:
-    return states.from_manifest(manifest(spec, job_id=job_id))
+    return jobs.from_manifest(manifest(spec, job_id=job_id))
 
 
 def wire_job(job_id: str = "job-1", *, state: str = "JOB_STATE_NEW", **fields: Any) -> dict[str, Any]:

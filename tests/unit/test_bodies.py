@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import bodies, states
+from reconciler.planning import bodies, states
 
 from .helpers import FILE_TYPE, S3_TYPE, desired, s3_wire, wire_job
 

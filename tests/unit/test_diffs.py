@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import diffs, states
+from reconciler.planning import diffs, states
 
 from .helpers import PROPERTY, S3_TYPE, s3_wire, wire_job
 

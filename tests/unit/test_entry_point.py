@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import loading
 from reconciler.cli import commands
+from reconciler.desired import loading
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import contexts, environments, errors, projects, variables
+from reconciler import errors
+from reconciler.desired import contexts, environments, projects, variables
 
 from .helpers import ROOT
 
@@ -150,7 +151,7 @@ def test_a_project_file_error_points_at_its_line(tmp_path: Path) -> None:
 def test_the_project_schema_file_matches_the_models() -> None:
     assert PROJECT_SCHEMA.read_text(encoding="utf-8") == projects.json_schema_text(), (
         "schemas/project.schema.json is out of date with reconciler/projects.py: "
-        "run `python -m reconciler.projects > schemas/project.schema.json`"
+        "run `python -m reconciler.desired.projects > schemas/project.schema.json`"
     )
 
 
@@ -167,7 +168,7 @@ def test_the_example_project_validates_against_its_schema() -> None:
 
 
 def test_without_a_project_a_variable_reference_is_an_error_not_text(tmp_path: Path) -> None:
-    from reconciler import validation
+    from reconciler.desired import validation
 
     file = tmp_path / "job.yaml"
     file.write_text(
@@ -184,7 +185,7 @@ def test_without_a_project_a_variable_reference_is_an_error_not_text(tmp_path: P
 
 
 def test_the_example_project_resolves_in_each_environment() -> None:
-    from reconciler import contexts, validation
+    from reconciler.desired import contexts, validation
 
     jobs = str(ROOT / "examples" / "project" / "jobs")
     every = contexts.every([jobs], environ={})

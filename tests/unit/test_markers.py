@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import markers
+from reconciler.planning import markers
 
 
 def test_the_marker_line_written_is_read_back() -> None:

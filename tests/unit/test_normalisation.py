@@ -16,7 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import diffs, errors, references, states, validation
+from reconciler import errors
+from reconciler.desired import validation
+from reconciler.planning import diffs, references, states
 
 from .helpers import FILE_TYPE, HTTP_TYPE, PROPERTY, QUICK_PROPERTY, S3_TYPE, desired, s3_wire, wire_job
 

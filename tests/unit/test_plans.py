@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import plans, redaction, references, states
+from reconciler.desired import jobs
+from reconciler.planning import plans, redaction, references, states
 from reconciler.rendering import document, text
 
 from .helpers import manifest, s3_wire, wire_job
@@ -21,7 +22,7 @@ def inputs(
     spec: dict[str, Any], server: dict[str, Any] | None, *, environ: dict[str, str] | None = None, job_id: str = "job-1"
 ) -> plans.Inputs:
     """A job's plan inputs, made as the pipeline makes them: references resolved, their paths sensitive."""
-    wanted = states.from_manifest(manifest(spec, job_id=job_id))
+    wanted = jobs.from_manifest(manifest(spec, job_id=job_id))
     resolved, missing = references.resolve(wanted, environ or {})
     assert missing == []
     current = states.from_api(server) if server is not None else None

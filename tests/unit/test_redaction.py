@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import redaction
+from reconciler.planning import redaction
 
 Sensitive = redaction.Sensitive
 

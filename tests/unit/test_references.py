@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler import references, states
+from reconciler.planning import references, states
 
 from .helpers import desired
 

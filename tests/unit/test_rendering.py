@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import diffs, plans, redaction, references, states
+from reconciler.desired import jobs
+from reconciler.planning import diffs, plans, redaction, references, states
 from reconciler.rendering import document, text, values
 
 from .helpers import manifest, s3_wire, wire_job
@@ -18,7 +19,7 @@ SECRET = "SENTINEL-new-secret-id"
 
 
 def _inputs(spec: dict[str, Any], server: dict[str, Any] | None, job_id: str, environ: dict[str, str]) -> plans.Inputs:
-    wanted = states.from_manifest(manifest(spec, job_id=job_id))
+    wanted = jobs.from_manifest(manifest(spec, job_id=job_id))
     resolved, _ = references.resolve(wanted, environ)
     current = states.from_api(server) if server is not None else None
     return plans.Inputs(

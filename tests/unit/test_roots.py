@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import markers, roots
+from reconciler.desired import roots
+from reconciler.planning import markers
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from reconciler import manifests
+from reconciler.desired import manifests
 
 from .helpers import EXAMPLES, FIXTURES, ROOT
 
 SCHEMA_FILE = ROOT / "schemas" / "job-manifest.schema.json"
-REGENERATE = "python -m reconciler.manifests > schemas/job-manifest.schema.json"
+REGENERATE = "python -m reconciler.desired.manifests > schemas/job-manifest.schema.json"
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.yaml"))
 
 

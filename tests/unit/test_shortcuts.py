@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler import diffs, manifests, masking, redaction, references, states, validation
+from reconciler.desired import validation
+from reconciler.planning import diffs, masking, names, redaction, references, states
 
 from .helpers import PROPERTY
 
@@ -74,7 +75,7 @@ def _leaves_reference(value: Any, path: redaction.Path, sensitive: frozenset[red
         return [leaf for name, item in value.items() for leaf in _leaves_reference(item, (*path, name), sensitive)]
     if isinstance(value, list):
         return [leaf for index, item in enumerate(value) for leaf in _leaves_reference(item, (*path, index), sensitive)]
-    return [value] if isinstance(value, str) and manifests.has_userinfo(value) else []
+    return [value] if isinstance(value, str) and names.has_userinfo(value) else []
 
 
 def _all_strings(value: Any) -> list[str]:

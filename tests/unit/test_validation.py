@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import errors, states, validation
+from reconciler import errors
+from reconciler.desired import jobs, validation
 
 from .helpers import EXAMPLES, FIXTURES
 
@@ -254,7 +255,7 @@ def test_every_example_validates(path: Path) -> None:
     assert entries
     for entry in entries:
         assert entry.source.startswith(f"{path}:")
-        assert states.from_manifest(entry.manifest).units
+        assert jobs.from_manifest(entry.manifest).units
 
 
 def test_the_examples_together_have_distinct_ids() -> None:
@@ -308,7 +309,7 @@ def test_params_hold_only_json_or_are_refused(tmp_path: Path, value: str) -> Non
     if refused_at:
         assert refused_at == [8]
         return
-    units = states.from_manifest(entries[0].manifest).units
+    units = jobs.from_manifest(entries[0].manifest).units
     assert _json_clean(units["params.app"])
     json.dumps(units, allow_nan=False)
 

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from reconciler import errors, loading
+from reconciler import errors
+from reconciler.desired import loading
 
 
 def reference(text: str) -> list[Any]:

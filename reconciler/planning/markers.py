@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from reconciler import manifests
+from reconciler.planning import names
 
 PREFIX: Final = "managed-by: reconciler"
-# The whole line, with the name in the alphabets keys and ids are held to (manifests.KEY_PATTERN, JOB_ID_PATTERN).
+# The whole line, with the name in the alphabets keys and ids are held to (names.KEY_PATTERN, JOB_ID_PATTERN).
 # A root is a relative posix path (or ".", or an absolute one outside any anchor) with every other character
 # percent-quoted (roots.label), so neither "; " nor a line break can appear in it.
 _LINE: Final = re.compile(
@@ -128,7 +128,7 @@ def _within(root: str, outer: str) -> bool:
 def generation_id(key: str, generation: int) -> str:
     """Generation 0 of a key is UUIDv5(key); generation N (a replacement) is UUIDv5(``KEY#N``)."""
     name = key if generation == 0 else f"{key}#{generation}"
-    return str(uuid.uuid5(manifests.KEY_NAMESPACE, name))
+    return str(uuid.uuid5(names.KEY_NAMESPACE, name))
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,3 @@ class Identity:
     def claim(self) -> tuple[str, str]:
         """What a marker written for this manifest says: ``("key", KEY)`` or ``("id", ID)``."""
         return ("key", self.key) if self.key is not None else ("id", self.base_id)
-
-
-def of(metadata: manifests.Metadata, root: str | None = None, env: str | None = None) -> Identity:
-    return Identity(metadata.job_id, metadata.key, root, env)

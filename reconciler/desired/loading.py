@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from reconciler import errors, yamldata
+from reconciler import errors
+from reconciler.desired import yamldata
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler import states
+from reconciler.planning import states
 
 
 def path(job_id: str, section: str) -> str:

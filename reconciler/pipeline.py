@@ -10,30 +10,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler import (
-    applying,
-    environments,
-    errors,
-    imports,
-    loading,
-    manifests,
-    markers,
-    masking,
-    plans,
-    redaction,
-    references,
-    reports,
-    roots,
-    settings,
-    states,
-)
-from reconciler import validation as validating
+from reconciler import errors, settings
 from reconciler.api import auth, endpoints, fetching
+from reconciler.applying import sending as applying
+from reconciler.desired import environments, imports, jobs, loading, manifests, roots
+from reconciler.desired import validation as validating
+from reconciler.planning import markers, masking, plans, redaction, references, reports, states
 
 if TYPE_CHECKING:
     import httpx
 
-    from reconciler import planfiles
+    from reconciler.planning import planfiles
 
 Progress = Callable[[int], None]
 
@@ -109,7 +96,7 @@ class Prepared:
     def identity(self, entry: Managed) -> markers.Identity:
         """How the entry's job is named, and the root and environment a job created for it records."""
         root = self.roots.get(entry.job_id, markers.ANCHOR)
-        return markers.of(entry.metadata, root, self.scope.env)
+        return markers.Identity(entry.job_id, entry.metadata.key, root, self.scope.env)
 
 
 def prepare(
@@ -140,7 +127,7 @@ def prepare(
     keys = context.key_variables
     usable = {name: value for name, value in environ.items() if name not in keys} if keys else environ
     for entry in entries:
-        wanted = states.from_manifest(entry.manifest)
+        wanted = jobs.from_manifest(entry.manifest)
         resolved, missing = references.resolve(wanted, usable)
         for item in missing:
             where = loading.locate(entry.document.file, entry.document.index, ("spec", *item.path))
@@ -371,14 +358,17 @@ async def apply_planfile(
     """Apply a reviewed plan: re-read each job, refuse only the ones that moved, build bodies from the fresh read.
 
     A plan file is untrusted, so no call is taken from it on its word: each job's calls are planned again from
-    the file's desired state and the fresh read (:mod:`reconciler.planchecks`), and a prune deletes only an
+    the file's desired state and the fresh read (:mod:`reconciler.planning.planchecks`), and a prune deletes only an
     orphan the fresh listing shows. Refusing per job, where Terraform refuses the whole plan, is sound because
     every job is independent.
     """
     check_env(document, env)
     if not document.api_url or document.api_url.rstrip("/") != config.api_url.rstrip("/"):
         raise errors.ConfigError(f"the plan was made against {document.api_url}, this run targets {config.api_url}")
-    from reconciler import planchecks, planfiles  # their models cost a few ms to build; only this path needs them
+    from reconciler.planning import (  # their models cost a few ms to build; only this path needs them
+        planchecks,
+        planfiles,
+    )
 
     plan = planfiles.to_plan(document)
     writes = [job for job in plan.jobs if job.calls]

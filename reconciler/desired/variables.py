@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from reconciler import manifests
+from reconciler.planning import names
 
 Kind = Literal["string", "integer", "number", "boolean"]
 Loc = tuple[str | int, ...]
@@ -96,7 +96,7 @@ class _Walk:
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():
-                inner = key if isinstance(key, str) and manifests.is_credential_name(key) else credential
+                inner = key if isinstance(key, str) and names.is_credential_name(key) else credential
                 out[key] = self(item, (*loc, key), inner)
             return out
         if isinstance(value, list):

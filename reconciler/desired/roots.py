@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from reconciler import markers
+from reconciler.planning import markers
 
 # Characters a label keeps as they are; every other one is percent-quoted, so a label never holds "; ".
 _SAFE = "/._-~+@"

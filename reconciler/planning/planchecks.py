@@ -21,10 +21,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler import bodies, markers, plans, reports, states
+from reconciler.planning import bodies, markers, plans, reports, states
 
 if TYPE_CHECKING:
-    from reconciler.planfiles import CallDoc, JobDoc, PlanDoc
+    from reconciler.planning.planfiles import CallDoc, JobDoc, PlanDoc
 
 # The calls each action's jobs may hold; anything else is no plan this tool wrote.
 ALLOWED: Final = {

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler import states
+from reconciler.planning import states
 
 Path = tuple[str | int, ...]
 

@@ -6,7 +6,7 @@ import enum
 from collections import Counter
 from dataclasses import dataclass, field
 
-from reconciler import plans
+from reconciler.planning import plans
 
 
 class Outcome(enum.StrEnum):

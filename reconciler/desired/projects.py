@@ -2,7 +2,7 @@
 
 Found as ruff and pytest find theirs (the nearest folder at or above the given paths that holds one), or named
 with ``--project``. Without one, everything works as it did: no variables, no defaults, one unnamed
-environment. The models here also generate ``schemas/project.schema.json`` (``python -m reconciler.projects``).
+environment. The models here also generate ``schemas/project.schema.json`` (``python -m reconciler.desired.projects``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reconciler import errors, loading, manifests, variables
+from reconciler import errors
+from reconciler.desired import loading, variables
+from reconciler.planning import names
 
 DEFAULT_KEY_VARIABLE: Final = "BYTENITE_API_KEY"
-EnvironmentName = Annotated[str, Field(pattern=manifests.ENVIRONMENT_PATTERN)]
+EnvironmentName = Annotated[str, Field(pattern=names.ENVIRONMENT_PATTERN)]
 VariableName = Annotated[str, Field(pattern="^" + variables.NAME + "$")]
 
 
@@ -97,7 +99,7 @@ def load(file: str, *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> Loaded:
             [errors.ManifestProblem(errors.Position(file, 1, 1), "a project file holds one YAML document")]
         )
     document = documents[0]
-    from reconciler import validation
+    from reconciler.desired import validation
 
     problems = []
     try:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import manifests, markers, redaction, states
+from reconciler.planning import markers, names, redaction, states
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def manifest_of(raw: dict[str, Any], key_prefix: str = "") -> Imported:
     config = {name: value for name, value in config.items() if value not in (None, False)}
     if config:
         spec["config"] = config
-    document = {"apiVersion": manifests.API_VERSION, "kind": "Job", "metadata": metadata, "spec": spec}
+    document = {"apiVersion": names.API_VERSION, "kind": "Job", "metadata": metadata, "spec": spec}
     return Imported(document, tuple(variables), _file_name(job, marker))
 
 
@@ -78,7 +78,7 @@ def _references(value: Any, prefix: str, variables: list[str]) -> Any:
         }
     if isinstance(value, list):
         return [_references(item, f"{prefix}_{index}", variables) for index, item in enumerate(value)]
-    if isinstance(value, str) and manifests.has_userinfo(value):
+    if isinstance(value, str) and names.has_userinfo(value):
         return _reference(value, prefix, variables)
     return value
 
@@ -123,10 +123,10 @@ def _snake(name: str) -> str:
 
 def _file_name(job: states.Job, marker: markers.Marker | None) -> str:
     name = str(job.units.get("name") or "")
-    if marker and marker.kind == "key":
+    if marker and marker.kind == "key":  # noqa: SIM108  (two cases, one with its reason)
         base = marker.name
     else:
         # A name that is a URL with a password is referenced, not written: the file's name must not carry it either.
-        base = job.id if not name or manifests.has_userinfo(name) else name
+        base = job.id if not name or names.has_userinfo(name) else name
     slug = re.sub(r"[^a-z0-9]+", "-", base.lower()).strip("-")[:60] or "job"
     return f"{slug}-{job.id[:8]}.yaml"

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler import manifests
-
 # A unit's address is its path in the API's job object; it names the PATCH call that sets it.
 SECTION_OF_UNIT: Final[Mapping[str, str]] = {
     "name": "jobname",
@@ -250,30 +248,3 @@ def _equal_kinds(left: Any, right: Any) -> bool:
             and all(equal(a, b) for a, b in zip(left, right, strict=True))
         )
     return bool(left == right) and not isinstance(right, (dict, list))
-
-
-def from_manifest(manifest: manifests.Manifest) -> Job:
-    """The desired state: only the units the manifest declares, normalised like the wire's.
-
-    An engine or Struct declared empty (``app: {}``) is declared *unset*: it is compared, and the section's
-    body then leaves it out, which clears it.
-    """
-    spec = manifest.spec
-    units: dict[str, Any] = {}
-    if spec.name is not None:
-        units["name"] = spec.name
-    for unit, source in (("dataSource", spec.dataSource), ("dataDestination", spec.dataDestination)):
-        if source is not None:
-            units[unit] = normalise_source(source.model_dump(by_alias=True, exclude_none=True))
-    if spec.params is not None:
-        for engine in sorted(spec.params.model_fields_set):
-            units[f"params.{engine}"] = normalise_struct(getattr(spec.params, engine))
-    if spec.config is not None:
-        for name in sorted(spec.config.model_fields_set):
-            units[f"config.{name}"] = getattr(spec.config, name)
-    return Job(
-        id=manifest.metadata.job_id,
-        units=units,
-        template_id=spec.templateId,
-        description=spec.description or "",
-    )

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import manifests, states
+from reconciler.planning import names, states
 
 Path = tuple[str | int, ...]
 
@@ -48,7 +48,7 @@ def _walk(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
 
 def _matches(value: Any, path: Path) -> Iterator[tuple[Path, re.Match[str]]]:
     if isinstance(value, str):
-        match = manifests.REFERENCE.match(value)
+        match = names.REFERENCE.match(value)
         if match:
             yield path, match
     elif isinstance(value, dict):
@@ -67,8 +67,8 @@ def problem(match: re.Match[str], environ: Mapping[str, str]) -> str | None:
     secret to the empty string, and sending it would wipe the stored credential.
     """
     name, allow_empty = match.group(1), bool(match.group(2))
-    if name.startswith(manifests.RESERVED_PREFIX):
-        return f"is one of this tool's own settings ({manifests.RESERVED_PREFIX}*): a manifest may not reference it"
+    if name.startswith(names.RESERVED_PREFIX):
+        return f"is one of this tool's own settings ({names.RESERVED_PREFIX}*): a manifest may not reference it"
     if name not in environ:
         return "is not set"
     if environ[name] == "" and not allow_empty:
@@ -95,7 +95,7 @@ def resolve(job: states.Job, environ: Mapping[str, str]) -> tuple[states.Job, li
 
 def _substitute(value: Any, environ: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        match = manifests.REFERENCE.match(value)
+        match = names.REFERENCE.match(value)
         return environ[match.group(1)] if match else value
     if isinstance(value, dict):
         return {key: _substitute(item, environ) for key, item in value.items()}

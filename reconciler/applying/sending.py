@@ -14,17 +14,40 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from reconciler import bodies, diffs, errors, plans, reports, states, workers
-from reconciler.api import endpoints
+from reconciler import errors, workers
+from reconciler.planning import bodies, diffs, plans, reports, states
 
 Progress = Callable[[int], None]
+
+
+class Counted(Protocol):
+    reads: int
+    writes: int
+    retries: int
+
+
+class Sender(Protocol):
+    """What applying needs of an API client (:class:`reconciler.api.Sender` is one): the calls a plan
+    makes, and the read that tells a launch refused from a launch already done. Applying names no client of
+    its own, so it can be driven by any, and the HTTP edge and the writing edge do not depend on each other."""
+
+    async def patch(self, job_id: str, section: str, body: Any) -> dict[str, Any]: ...
+    async def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def run_job(self, job_id: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+    async def abort_job(self, job_id: str) -> dict[str, Any]: ...
+    async def delete_job(self, job_id: str) -> dict[str, Any]: ...
+    async def get_job(self, job_id: str) -> dict[str, Any]: ...
+    @property
+    def counters(self) -> Counted: ...
+
+
 GATES = frozenset({"create", "abort"})  # what the rest of a job's calls depend on
 
 
 async def apply(
-    api: endpoints.Client,
+    api: Sender,
     plan: plans.Plan,
     desired: Mapping[str, states.Job],
     current: Mapping[str, states.Job],
@@ -54,7 +77,7 @@ async def apply(
 
 
 async def _job(
-    api: endpoints.Client,
+    api: Sender,
     job: plans.JobPlan,
     desired: states.Job | None,
     current: states.Job | None,
@@ -80,7 +103,7 @@ async def _job(
 
 
 async def _call(
-    api: endpoints.Client, job: plans.JobPlan, call: plans.Call, desired: states.Job | None, current: states.Job | None
+    api: Sender, job: plans.JobPlan, call: plans.Call, desired: states.Job | None, current: states.Job | None
 ) -> tuple[reports.Result, dict[str, Any] | None]:
     try:
         if call.section == "delete":
@@ -120,7 +143,7 @@ def _failed(call: plans.Call, error: errors.ApiError | errors.EndpointError) -> 
     return _result(call, reports.Outcome.FAILED, str(error))
 
 
-async def _launched(api: endpoints.Client, call: plans.Call, refused: errors.ApiError) -> reports.Result:
+async def _launched(api: Sender, call: plans.Call, refused: errors.ApiError) -> reports.Result:
     """A launch refused because the job "is started": a retry whose first answer was lost meets exactly that.
     What happened is read back rather than guessed: a job that is no longer a draft was launched, by this run
     when an earlier attempt may have been applied. A launch refused at its first attempt was someone else's (a

@@ -20,8 +20,10 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from reconciler import environments, errors, loading, manifests
-from reconciler import variables as variables_module
+from reconciler import errors
+from reconciler.desired import environments, loading, manifests
+from reconciler.desired import variables as variables_module
+from reconciler.planning import names
 
 Loc = tuple[str | int, ...]
 
@@ -88,8 +90,8 @@ def load_every(
         for item in _unique(problems_here):
             found.setdefault(item, []).append(context.env or "")
     everywhere = len(contexts)
-    for item, names in found.items():
-        label = "" if len(names) == everywhere else "[" + ", ".join(names) + "] "
+    for item, envs in found.items():
+        label = "" if len(envs) == everywhere else "[" + ", ".join(envs) + "] "
         problems.append(errors.ManifestProblem(item.position, label + item.message))
     if problems:
         raise errors.ManifestErrors(_unique(problems))
@@ -211,7 +213,7 @@ def _message(item: Any) -> str:
 IN_WORDS: Final = {"string_too_short": "must not be empty"}
 PATTERN_WORDS: Final = {
     "id": "must be a ByteNite job id: 1 to 128 ASCII letters, digits and . _ - (starting with a letter or a digit)",
-    "key": f"must be {manifests.KEY_ALPHABET}",
+    "key": f"must be {names.KEY_ALPHABET}",
     "url": "must be an http:// or https:// URL without spaces, or a whole ${env:NAME} reference",
 }
 PYDANTIC_PHRASES: Final = (
@@ -305,7 +307,7 @@ def _suspect(value: Any, depth: int, *, params: bool, credential: bool) -> bool:
         for key, item in value.items():
             if not isinstance(key, str):
                 return True
-            inner = credential or manifests.is_credential_name(key)
+            inner = credential or names.is_credential_name(key)
             if _suspect(item, depth + 1, params=params or (depth == 1 and key == "params"), credential=inner):
                 return True
         return False
@@ -324,7 +326,7 @@ def _check(value: Any, loc: Loc, *, credential: str | None, variables: bool) -> 
             if not isinstance(key, str):
                 yield (*loc, key), f"keys must be strings, got {_kind_of(key)}: quote it"
                 continue
-            inner = key if manifests.is_credential_name(key) else credential
+            inner = key if names.is_credential_name(key) else credential
             yield from _check(item, (*loc, key), credential=inner, variables=variables)
         return
     if isinstance(value, list):
@@ -345,13 +347,13 @@ def _check_scalar(
         yield loc, "params numbers travel as doubles: integers beyond 2^53 would change; quote it"
     elif not variables and isinstance(value, str) and variables_module.STARTED in value:
         yield loc, _undeclared(value)
-    elif isinstance(value, str) and "${env:" in value and not manifests.REFERENCE.match(value):
+    elif isinstance(value, str) and "${env:" in value and not names.REFERENCE.match(value):
         yield loc, "a reference must be the whole value, as ${env:NAME} (NAME: letters, digits, _)"
-    elif isinstance(value, str) and value.startswith("${env:" + manifests.RESERVED_PREFIX):
-        yield loc, f"{manifests.RESERVED_PREFIX}* variables are this tool's own settings: a manifest may not use them"
-    elif credential is not None and not (isinstance(value, str) and manifests.REFERENCE.match(value)):
+    elif isinstance(value, str) and value.startswith("${env:" + names.RESERVED_PREFIX):
+        yield loc, f"{names.RESERVED_PREFIX}* variables are this tool's own settings: a manifest may not use them"
+    elif credential is not None and not (isinstance(value, str) and names.REFERENCE.match(value)):
         yield loc, f"{credential} holds a literal credential: reference it instead, as ${{env:NAME}}"
-    elif isinstance(value, str) and manifests.has_userinfo(value):
+    elif isinstance(value, str) and names.has_userinfo(value):
         yield loc, "a URL with user:password@ holds a literal credential: reference it instead, as ${env:NAME}"
 
 

@@ -1,7 +1,7 @@
 """The plan: per job, what differs, what is blocked and which calls apply would make. Pure data.
 
 A plan never holds a secret: changes and bodies are redacted when the plan is built, and apply rebuilds the
-real bodies from desired and current state (:mod:`reconciler.bodies`). What the plan keeps of the server is its
+real bodies from desired and current state (:mod:`reconciler.planning.bodies`). What the plan keeps of the server is its
 *basis*: the redacted current value of every unit the planned bodies depend on, so a stale plan can be refused
 job by job.
 """
@@ -13,9 +13,12 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
-from reconciler import bodies, diffs, markers, masking, redaction, states
+from reconciler.planning import bodies, diffs, markers, masking, redaction, states
+
+# The version of the JSON plan (and plan file) this module's plans are written as and read back from.
+FORMAT_VERSION: Final = 1
 
 
 class Action(enum.StrEnum):

@@ -2,7 +2,7 @@
 
 A plan file is untrusted input (it may have been edited or come from another version), so it is read
 through pydantic models; the same models generate ``schemas/plan.schema.json``
-(``python -m reconciler.planfiles``).
+(``python -m reconciler.planning.planfiles``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler import diffs, errors, manifests, markers, plans, redaction
-from reconciler.rendering.document import FORMAT_VERSION
+from reconciler import errors
+from reconciler.planning import diffs, markers, names, plans, redaction
 
 Segment = str | int
 
@@ -88,7 +88,7 @@ class ScopeDoc(_Model):
     """What the plan owns: ``--prune`` deletes only drafts created from these roots in this environment."""
 
     roots: list[str] = Field(min_length=1)
-    env: Annotated[str, Field(pattern=manifests.ENVIRONMENT_PATTERN)] | None = None
+    env: Annotated[str, Field(pattern=names.ENVIRONMENT_PATTERN)] | None = None
     unjudged: list[UnjudgedDoc] = []
 
 
@@ -129,8 +129,10 @@ def load(path: str) -> PlanDoc:
     except (OSError, ValueError) as error:
         raise errors.PlanFileError(f"{path}: not a readable JSON plan file ({error})") from None
     version = raw.get("format_version") if isinstance(raw, dict) else None
-    if type(version) is not int or version != FORMAT_VERSION:
-        raise errors.PlanFileError(f"{path}: plan format_version {version!r}; this reconciler reads {FORMAT_VERSION}")
+    if type(version) is not int or version != plans.FORMAT_VERSION:
+        raise errors.PlanFileError(
+            f"{path}: plan format_version {version!r}; this reconciler reads {plans.FORMAT_VERSION}"
+        )
     if _too_deep(raw):
         raise errors.PlanFileError(f"{path}: nested more than {MAX_DEPTH} levels deep: refused")
     try:
@@ -160,7 +162,7 @@ def read(path: str) -> PlanDoc:
 
 def check(document: PlanDoc, path: str) -> None:
     """Refuse, whole, a plan whose calls, targets or counts disagree with each other: no plan this tool wrote."""
-    from reconciler import planchecks
+    from reconciler.planning import planchecks
 
     inconsistent = planchecks.problems(document)
     if inconsistent:

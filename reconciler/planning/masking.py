@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler import diffs, manifests, redaction, references, states
+from reconciler.planning import diffs, names, redaction, references, states
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Mask:
         return {unit: self._credentials(value, states.unit_path(unit)) for unit, value in units.items()}
 
     def _credentials(self, value: Any, path: redaction.Path) -> Any:
-        if isinstance(value, str) and manifests.REFERENCE.match(value):
+        if isinstance(value, str) and names.REFERENCE.match(value):
             return value
         if redaction.is_sensitive(path, self.sensitive):
             return redaction.mask(value, path, self.sensitive, self.key)

@@ -1,6 +1,6 @@
 """Which project and environment a run uses: the project file found (or named), the environment chosen, the
 variables' values. The edge where ``reconciler.yaml``, ``--env``, ``BYTENITE_ENV``, ``BYTENITE_VAR_*`` and
-``--var`` meet; the resolving itself is :mod:`reconciler.environments`, pure.
+``--var`` meet; the resolving itself is :mod:`reconciler.desired.environments`, pure.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from reconciler import environments, errors, loading, roots, variables
+from reconciler import errors
+from reconciler.desired import environments, loading, roots, variables
 
 if TYPE_CHECKING:
-    from reconciler import projects
+    from reconciler.desired import projects
 
 ENV_VARIABLE: Final = "BYTENITE_ENV"
 FILE_NAME: Final = "reconciler.yaml"
@@ -66,7 +67,7 @@ def _loaded(paths: Sequence[str], project: str | None, max_bytes: int) -> projec
     file = find(paths, project)
     if file is None:
         return None  # the models of the project file are not even built: a run without one pays nothing
-    from reconciler import projects
+    from reconciler.desired import projects
 
     return projects.load(file, max_bytes=max_bytes)
 
@@ -96,7 +97,7 @@ def _context(
         if given:
             raise errors.ConfigError("--var needs a project file (reconciler.yaml) that declares the variables")
         return environments.Context(None, name, {})
-    from reconciler import projects
+    from reconciler.desired import projects
 
     values, problems = projects.values_for(loaded, name, environ, given)
     if problems:
@@ -104,7 +105,7 @@ def _context(
     context, located = environments.context(loaded, name, values)
     if located:
         document = loading.load_file(loaded.file)[0]
-        from reconciler import validation
+        from reconciler.desired import validation
 
         label = f"[{name}] " if name else ""
         raise errors.ManifestErrors([validation.at(document, loc, label + message) for loc, message in located])

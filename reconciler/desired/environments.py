@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler import variables
+from reconciler.desired import variables
 
 if TYPE_CHECKING:
-    from reconciler import projects
+    from reconciler.desired import projects
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]

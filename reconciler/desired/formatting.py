@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import errors, files, loading
+from reconciler import errors, files
+from reconciler.desired import loading
 
 
 def _yaml() -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler import manifests
+from reconciler.planning import names
 
 Path = tuple[str | int, ...]
 FINGERPRINT_CHARS: Final = 12
@@ -62,12 +62,12 @@ def is_credential(key: str | int) -> bool:
 
     Every walk below asks it of every key; cached, its answers for the keys manifests repeat stay in C.
     """
-    return isinstance(key, str) and manifests.is_credential_name(key)
+    return isinstance(key, str) and names.is_credential_name(key)
 
 
 def _secret_leaf(value: Any, secrets: Collection[str]) -> bool:
     """A string that is a known secret (by value, wherever a diff put it) or a URL carrying a password."""
-    return isinstance(value, str) and ((bool(value) and value in secrets) or manifests.has_userinfo(value))
+    return isinstance(value, str) and ((bool(value) and value in secrets) or names.has_userinfo(value))
 
 
 def mask(value: Any, path: Path, sensitive: Iterable[Path], key: bytes, secrets: Collection[str] = ()) -> Any:
@@ -91,7 +91,7 @@ def _clean(value: Any, secrets: Collection[str]) -> bool:
     """No credential field and no secret anywhere inside ``value``; a walk that builds nothing, and stops at the
     first thing found."""
     if isinstance(value, str):
-        return not ((value and value in secrets) or manifests.has_userinfo(value))
+        return not ((value and value in secrets) or names.has_userinfo(value))
     if isinstance(value, dict):
         for name, item in value.items():  # a loop, not all(): no generator per level  # noqa: SIM110
             if is_credential(name) or not _clean(item, secrets):
@@ -156,7 +156,7 @@ def _leaves(value: Any, found: list[str]) -> bool:
     """:func:`exposure` where no path is sensitive: credential keys and URLs with a password only."""
     met = False
     if isinstance(value, str):
-        if manifests.has_userinfo(value):
+        if names.has_userinfo(value):
             found.append(value)
             met = True
     elif isinstance(value, dict):
@@ -184,7 +184,7 @@ def _leaves_at(value: Any, path: Path, sensitive: frozenset[Path], found: list[s
     elif isinstance(value, list):
         for index, item in enumerate(value):
             met = _leaves_at(item, (*path, index), sensitive, found) or met
-    elif isinstance(value, str) and manifests.has_userinfo(value):
+    elif isinstance(value, str) and names.has_userinfo(value):
         found.append(value)
         met = True
     return met

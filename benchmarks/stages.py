@@ -25,7 +25,7 @@ STAGES: Final = (
     ("reference resolution", "reconciler.planning.references", "resolve", False),
     ("fetching (HTTP)", "reconciler.api.fetching", "fetch", True),
     ("current state", "reconciler.planning.states", "from_api", False),
-    ("diffing and planning", "reconciler.planning.plans", "build", False),
+    ("diffing and planning", "reconciler.planning.planner", "build", False),
     ("rendering", "reconciler.cli.planning", "show_plan", False),
 )
 

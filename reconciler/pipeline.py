@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from reconciler import errors, settings
 from reconciler.api import auth, endpoints, fetching
-from reconciler.applying import sending as applying
+from reconciler.applying import sending
 from reconciler.desired import environments, imports, jobs, loading, manifests, roots
 from reconciler.desired import validation as validating
-from reconciler.planning import markers, masking, plans, redaction, references, reports, states
+from reconciler.planning import markers, masking, planner, plans, redaction, references, reports, staleness, states
 
 if TYPE_CHECKING:
     import httpx
@@ -209,11 +209,11 @@ async def plan(
     ]
     key = redaction.fingerprint_key(config.api_key.reveal())
     requests = plans.Requests(counters.reads, counters.writes, counters.retries)
-    managed = plans.build(inputs, key, requests)
+    managed = planner.build(inputs, key, requests)
     if locate:
         managed = _with_lines(managed, prepared)
     found, wider = ([], {}) if partial else _orphans(fetched.listing or [], identities.values(), prepared.scope)
-    orphans = [(plans.orphan(job, marker, prune=options.prune), job) for marker, job in found]
+    orphans = [(planner.orphan(job, marker, prune=options.prune), job) for marker, job in found]
     managed = replace(managed, scope=prepared.scope, unjudged=tuple(sorted(wider.items())))
     desired: dict[str, states.Job] = {}
     current_by_job = {job.job_id: state for job, state in orphans}
@@ -307,7 +307,7 @@ async def apply(
         config, transport=transport, token=token, expected_requests=planned.plan.calls, stopping=stopping
     ) as api:
         api.secrets.update(_secret_values(planned.prepared))
-        return await applying.apply(
+        return await sending.apply(
             api,
             planned.plan,
             planned.desired,
@@ -411,7 +411,7 @@ async def apply_planfile(
             else:
                 fresh.append(chosen)
         blocked = [job for job in plan.jobs if job.action is plans.Action.BLOCKED]
-        report = await applying.apply(
+        report = await sending.apply(
             api,
             plans.Plan((*blocked, *fresh)),
             desired,
@@ -435,7 +435,7 @@ def _refusal(
     if failure:
         return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
     now = current.get(job.job_id)
-    moved = plans.stale(job, now, key, masking.secret_values(desired, now, job.sensitive))
+    moved = staleness.stale(job, now, key, masking.secret_values(desired, now, job.sensitive))
     created = [call.target for call in job.calls if call.section == "create" and call.target != job.job_id]
     moved += [f"generation {job.generation} ({target}) was created" for target in created if target in current]
     return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None

@@ -7,7 +7,7 @@ import io
 import os
 from pathlib import Path
 
-from reconciler.planning import diffs, plans, redaction, states
+from reconciler.planning import diffs, planner, plans, redaction, states
 from reconciler.rendering import markdown, values
 from reconciler.rendering.values import printable
 from tests import github_comments
@@ -60,7 +60,7 @@ def _plan(count: int = 0) -> plans.Plan:
                      f"jobs/bulk/{n:05d}.yaml:4")
         for n in range(count)
     ]  # fmt: skip
-    return plans.build(inputs, KEY, plans.Requests(reads=5, writes=0, retries=1))
+    return planner.build(inputs, KEY, plans.Requests(reads=5, writes=0, retries=1))
 
 
 def _render(plan: plans.Plan, **options: object) -> str:
@@ -180,7 +180,7 @@ def _nasty_plan() -> plans.Plan:
         ),
         plans.Inputs(states.Job("job-<missing>|`", {"name": NASTY}), None, "jobs/**missing**.yaml:1"),
     ]
-    return plans.build(inputs, KEY, plans.Requests())
+    return planner.build(inputs, KEY, plans.Requests())
 
 
 def _with_lines(plan: plans.Plan) -> plans.Plan:

@@ -67,7 +67,7 @@ def apply(
     Given a plan file (plan --out) instead, apply exactly that reviewed plan without asking: each job is
     re-read first, and a job that moved on the server since the plan is refused as stale; the others proceed.
     """
-    from reconciler import pipeline as runs
+    from reconciler import pipeline
     from reconciler.api import auth
     from reconciler.planning import planfiles
 
@@ -78,7 +78,9 @@ def apply(
     token = auth.Token()  # one key exchange for the run: the plan's client hands its token to apply's
     with progress_bar("Reading", len(prepared.entries)) as progress:
         lifecycle = lifecycle_from(manifest)
-        work = runs.plan(prepared, config, options=lifecycle, partial=selection.partial, token=token, progress=progress)
+        work = pipeline.plan(
+            prepared, config, options=lifecycle, partial=selection.partial, token=token, progress=progress
+        )
         planned = reading(work, config)
     plan = planned.plan
     if output == "text":
@@ -99,7 +101,7 @@ def apply(
     with progress_bar("Writing", plan.calls) as progress:
         report = run_async(
             interruptibly(
-                lambda stopping: runs.apply(planned, config, token=token, stopping=stopping, progress=progress),
+                lambda stopping: pipeline.apply(planned, config, token=token, stopping=stopping, progress=progress),
                 config,
             )
         )
@@ -133,13 +135,13 @@ def _refuse_planning_flags(path: str, manifest: ManifestFlags, *, detailed_exitc
 
 
 def _apply_planfile(path: str, output: str, api: ApiFlags, project: ProjectFlags, max_bytes: int) -> int:
-    from reconciler import pipeline as runs
+    from reconciler import pipeline
     from reconciler.planning import planfiles
 
     document = planfiles.read(path)
     env = project.env or os.environ.get("BYTENITE_ENV") or None
     if env:
-        runs.check_env(document, env)  # before the project is looked for: the clearest reason first
+        pipeline.check_env(document, env)  # before the project is looked for: the clearest reason first
     context = None
     if env or document.scope.env:
         # The API and the key variable come from the project (in git), never from the plan file: a file edited
@@ -150,7 +152,7 @@ def _apply_planfile(path: str, output: str, api: ApiFlags, project: ProjectFlags
     click.echo(f"Applying the reviewed plan {path} ({calls} call{'s' if calls != 1 else ''})", err=True)
     report = run_async(
         interruptibly(
-            lambda stopping: runs.apply_planfile(
+            lambda stopping: pipeline.apply_planfile(
                 document, os.environ, config, env=env or document.scope.env, stopping=stopping
             ),
             config,

@@ -29,8 +29,7 @@ def import_(
     scatter manifests in a new tree) unless --mkdir asks for it, and an existing file is never overwritten
     without --force (it may hold edits and comments an import would lose).
     """
-    from reconciler import files
-    from reconciler import pipeline as runs
+    from reconciler import files, pipeline
     from reconciler.desired import formatting
 
     # The project at or above the folder the manifests go to names the environment's API and key.
@@ -38,7 +37,7 @@ def import_(
     config = settings_from(api, context)
     if out:
         _check_folder(Path(out), mkdir=mkdir)  # before the API is read, as plan --out does
-    imported = reading(runs.import_jobs(job_ids, config, key_prefix=context.key_prefix), config)
+    imported = reading(pipeline.import_jobs(job_ids, config, key_prefix=context.key_prefix), config)
     if out:
         targets = [Path(out) / item.file_name for item in imported]
         _refuse_overwrites(targets, force=force)

@@ -22,7 +22,7 @@ from reconciler import errors, settings
 from reconciler.cli.app import SettingError
 
 if TYPE_CHECKING:
-    from reconciler import pipeline as runs
+    from reconciler import pipeline
     from reconciler.desired import environments, loading
     from reconciler.planning import plans
 
@@ -242,9 +242,8 @@ def settings_from(api: ApiFlags, context: environments.Context | None = None) ->
     )
 
 
-def selection_from(manifest: ManifestFlags) -> runs.Selection:
-    from reconciler import errors
-    from reconciler import pipeline as runs
+def selection_from(manifest: ManifestFlags) -> pipeline.Selection:
+    from reconciler import errors, pipeline
 
     selectors = []
     for item in manifest.selectors:
@@ -252,7 +251,7 @@ def selection_from(manifest: ManifestFlags) -> runs.Selection:
         if not sep or not name:
             raise errors.ConfigError(f"--selector takes KEY=VALUE, got {item!r}")
         selectors.append((name, value))
-    return runs.Selection(manifest.targets, manifest.excludes, tuple(selectors))
+    return pipeline.Selection(manifest.targets, manifest.excludes, tuple(selectors))
 
 
 def lifecycle_from(manifest: ManifestFlags) -> plans.Options:
@@ -287,12 +286,12 @@ def prepare(
     project: ProjectFlags,
     manifest: ManifestFlags,
     parsing: loading.Parsing | None = None,
-) -> tuple[runs.Prepared, settings.Settings, runs.Selection]:
-    from reconciler import pipeline as runs
+) -> tuple[pipeline.Prepared, settings.Settings, pipeline.Selection]:
+    from reconciler import pipeline
 
     selection = selection_from(manifest)
     context = context_from(paths, project, manifest.max_file_bytes)
-    prepared = runs.prepare(
+    prepared = pipeline.prepare(
         paths, os.environ, selection=selection, max_bytes=manifest.max_file_bytes, context=context, parsing=parsing
     )
     # The manifests, parsed and validated, live until the run ends: frozen, the collector stops walking them at

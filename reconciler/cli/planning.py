@@ -55,7 +55,7 @@ def plan(
     parsing: loading.Parsing,
 ) -> int:
     """Show what apply would change, field by field, and the calls it would make. Never writes."""
-    from reconciler import pipeline as runs
+    from reconciler import pipeline
     from reconciler.planning import plans
 
     if out:
@@ -66,7 +66,7 @@ def plan(
     prepared, config, selection = prepare(paths, api, project, manifest, parsing)
     with progress_bar("Reading", len(prepared.entries)) as progress:
         located = output == "markdown" or out is not None  # a saved plan keeps its lines, for `show`
-        work = runs.plan(
+        work = pipeline.plan(
             prepared, config, options=lifecycle, partial=selection.partial, locate=located, progress=progress
         )
         planned = reading(work, config)

@@ -6,7 +6,7 @@ file lists is explained twice before it is sent:
 
 - :func:`problems`: the file must be consistent with itself (methods, paths, targets, destructive flags,
   which sections each action may hold, the summary's counts). A file that is not is refused whole.
-- :func:`rederive`: each job's calls are planned again, by the same planner (:func:`plans.plan_job`), from
+- :func:`rederive`: each job's calls are planned again, by the same planner (:func:`planner.plan_job`), from
   the file's recorded desired state and a fresh read; ids are derived again from the recorded key and
   generation. A call the fresh plan does not make is refused; a fresh plan that needs more than the file
   says means the job moved (stale).
@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
-from reconciler.planning import bodies, markers, plans, reports, states
+from reconciler.planning import bodies, markers, planner, plans, reports, states
 
 if TYPE_CHECKING:
     from reconciler.planning.planfiles import CallDoc, JobDoc, PlanDoc
@@ -145,7 +145,7 @@ def rederive(job: plans.JobPlan, desired: states.Job, current: states.Job | None
             abort_running=any(call.section == "abort" for call in job.calls),
         ),
     )
-    fresh = plans.plan_job(inputs, key)
+    fresh = planner.plan_job(inputs, key)
     asked = [_call_key(call) for call in job.calls]
     planned = [_call_key(call) for call in fresh.calls]
     unexplained = [call for call in asked if call not in planned]
@@ -207,7 +207,7 @@ def prune_refusal(
     generations = {markers.generation_id(marker.name, n) for n in range(marker.generation + 2)}
     if marker.claim in _claims(others) or job.job_id in ids or (marker.kind == "key" and generations & ids):
         return "a manifest in the plan claims this job: it is not an orphan"
-    fresh = plans.orphan(states.from_api(raw), marker, prune=True)
+    fresh = planner.orphan(states.from_api(raw), marker, prune=True)
     if [_call_key(call) for call in fresh.calls] != [_call_key(call) for call in job.calls]:
         return "the plan file's delete is not the one the planner would make"
     return ""

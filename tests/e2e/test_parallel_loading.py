@@ -77,7 +77,7 @@ def test_validate_begins_the_parse_before_it_imports_what_validates(tmp_path: Pa
     folder = tmp_path / "jobs"
     generated.write_manifests(folder, 300)
     probe = (
-        "import sys, multiprocessing; from reconciler import loading; real = loading.Parsing.__init__\n"
+        "import sys, multiprocessing; from reconciler.desired import loading; real = loading.Parsing.__init__\n"
         "def init(self, *a, **k):\n"
         "    assert 'pydantic' not in sys.modules and 'httpx' not in sys.modules, 'imported before the parse'\n"
         "    real(self, *a, **k); print('begun with', len(multiprocessing.active_children()), 'workers')\n"

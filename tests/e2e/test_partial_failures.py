@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import pipeline as runs
-from reconciler import settings
+from reconciler import pipeline, settings
 from reconciler.planning import plans, reports
 from tests.e2e import generated
 from tests.support import API_KEY, Control
@@ -57,10 +56,10 @@ class DroppingTransport(httpx.AsyncHTTPTransport):
 def test_a_field_the_server_dropped_is_reported_as_unconverged(emulator: Control, server: Any, tmp_path: Path) -> None:
     generated.fleet(emulator, tmp_path / "jobs", 3)
     config = settings.Settings(api_key=settings.Secret(API_KEY), api_url=server.url)
-    prepared = runs.prepare([str(tmp_path / "jobs")], {})
-    planned = asyncio.run(runs.plan(prepared, config))
+    prepared = pipeline.prepare([str(tmp_path / "jobs")], {})
+    planned = asyncio.run(pipeline.plan(prepared, config))
     assert planned.plan.counts[plans.Action.UPDATE] == 2
-    report = asyncio.run(runs.apply(planned, config, transport=DroppingTransport()))
+    report = asyncio.run(pipeline.apply(planned, config, transport=DroppingTransport()))
     unconverged = [result for result in report.results if result.outcome is reports.Outcome.UNCONVERGED]
     assert [(result.section, result.detail) for result in unconverged] == [
         ("params", "still differs after the write: params.app.index")

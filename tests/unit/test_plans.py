@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.desired import jobs
-from reconciler.planning import plans, redaction, references, states
+from reconciler.planning import planner, plans, redaction, references, states
 from reconciler.rendering import document, text
 
 from .helpers import manifest, s3_wire, wire_job
@@ -36,7 +36,7 @@ def inputs(
 
 
 def plan_one(spec: dict[str, Any], server: dict[str, Any] | None, key: bytes, **kwargs: Any) -> plans.JobPlan:
-    return plans.plan_job(inputs(spec, server, **kwargs), key)
+    return planner.plan_job(inputs(spec, server, **kwargs), key)
 
 
 # --- actions ----------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_a_missing_job_without_a_template_is_an_error(key: bytes) -> None:
 
 def test_a_read_failure_is_an_error_with_its_reason(key: bytes) -> None:
     item = inputs({"name": "New"}, wire_job(name="Old"))
-    job = plans.plan_job(plans.Inputs(item.desired, item.current, item.source, error="HTTP 500: boom"), key)
+    job = planner.plan_job(plans.Inputs(item.desired, item.current, item.source, error="HTTP 500: boom"), key)
     assert (job.action, job.reason, job.calls) == (Action.ERROR, "HTTP 500: boom", ())
 
 
@@ -154,7 +154,7 @@ def test_the_basis_holds_the_server_s_units_of_each_written_section(key: bytes) 
 
 
 def test_counts_and_flags_of_a_plan(key: bytes) -> None:
-    plan = plans.build(
+    plan = planner.build(
         [
             inputs({"name": "New"}, wire_job("a", name="Old"), job_id="a"),
             inputs({"name": "New", "config": {"jobTimeout": 9}}, wire_job("b", name="Old"), job_id="b"),
@@ -173,7 +173,7 @@ def test_counts_and_flags_of_a_plan(key: bytes) -> None:
 
 
 def test_a_plan_with_nothing_to_do_has_no_flags(key: bytes) -> None:
-    plan = plans.build([inputs({"name": "Same"}, wire_job(name="Same"))], key)
+    plan = planner.build([inputs({"name": "Same"}, wire_job(name="Same"))], key)
     assert (plan.has_changes, plan.has_blocked, plan.has_errors, plan.calls) == (False, False, False, 0)
 
 
@@ -224,7 +224,7 @@ def _everything_shown(plan: plans.Plan) -> str:
 
 
 def test_no_secret_appears_anywhere_in_a_plan(key: bytes) -> None:
-    plan = plans.build([inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON)], key)
+    plan = planner.build([inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON)], key)
     job = plan.jobs[0]
     assert job.action is Action.UPDATE
     assert {call.section for call in job.calls} == {"jobname", "datasource", "params"}
@@ -232,7 +232,7 @@ def test_no_secret_appears_anywhere_in_a_plan(key: bytes) -> None:
 
 
 def test_secrets_are_masked_in_the_plan_s_changes_calls_and_basis(key: bytes) -> None:
-    job = plans.plan_job(inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON), key)
+    job = planner.plan_job(inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON), key)
     assert SENTINEL not in repr(job.changes)
     assert SENTINEL not in repr(job.calls)
     assert SENTINEL not in repr(job.basis)
@@ -246,14 +246,14 @@ def test_secrets_are_masked_in_the_plan_s_changes_calls_and_basis(key: bytes) ->
 
 
 def test_a_name_from_the_environment_is_shown_as_a_fingerprint(key: bytes) -> None:
-    job = plans.plan_job(inputs({"name": "${env:NAME}"}, wire_job(name="Old"), environ=ENVIRON), key)
+    job = planner.plan_job(inputs({"name": "${env:NAME}"}, wire_job(name="Old"), environ=ENVIRON), key)
     assert job.name is not None
     assert SENTINEL not in job.name
     assert SENTINEL not in repr(job)
 
 
 def test_the_declared_units_keep_references_not_values(key: bytes) -> None:
-    job = plans.plan_job(inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON), key)
+    job = planner.plan_job(inputs(SECRET_SPEC, SECRET_SERVER, environ=ENVIRON), key)
     assert job.declared["params.app"]["database"] == "${env:DB_URL}"
     assert job.declared["dataSource"]["params"]["secretId"] == "${env:SECRET_ID}"
 
@@ -261,7 +261,7 @@ def test_the_declared_units_keep_references_not_values(key: bytes) -> None:
 def test_literal_credentials_in_the_declared_units_are_masked(key: bytes) -> None:
     item = inputs({"params": {"app": {"apiKey": "x"}}}, wire_job())
     desired = states.Job("job-1", {"params.app": {"apiKey": "SENTINEL-literal"}})
-    job = plans.plan_job(plans.Inputs(desired, item.current, item.source, declared=desired.units), key)
+    job = planner.plan_job(plans.Inputs(desired, item.current, item.source, declared=desired.units), key)
     assert SENTINEL not in repr(job)
 
 
@@ -274,14 +274,14 @@ def test_literal_credentials_in_the_declared_units_are_masked(key: bytes) -> Non
     ],
 )
 def test_values_below_a_credential_key_are_masked(key: bytes, app: dict[str, Any], server_app: dict[str, Any]) -> None:
-    plan = plans.build([inputs({"params": {"app": app}}, wire_job(params={"app": server_app}), environ=ENVIRON)], key)
+    plan = planner.build([inputs({"params": {"app": app}}, wire_job(params={"app": server_app}), environ=ENVIRON)], key)
     assert plan.jobs[0].action is Action.UPDATE
     assert SENTINEL not in _everything_shown(plan)
 
 
 def test_a_plan_built_without_declared_units_holds_no_resolved_secret(key: bytes) -> None:
     item = inputs({"params": {"app": {"database": "${env:DB_URL}"}}}, wire_job(), environ=ENVIRON)
-    plan = plans.build([plans.Inputs(item.desired, item.current, item.source, sensitive=item.sensitive)], key)
+    plan = planner.build([plans.Inputs(item.desired, item.current, item.source, sensitive=item.sensitive)], key)
     assert SENTINEL not in _everything_shown(plan)
 
 
@@ -290,7 +290,7 @@ def test_a_plan_built_without_declared_units_holds_no_resolved_secret(key: bytes
 
 def _fingerprint_of_new_secret(secret: str, key: bytes) -> str:
     spec = {"params": {"app": {"token": "${env:TOKEN}"}}}
-    job = plans.plan_job(inputs(spec, wire_job(), environ={"TOKEN": secret}), key)
+    job = planner.plan_job(inputs(spec, wire_job(), environ={"TOKEN": secret}), key)
     (change,) = job.changes
     assert change.dotted == "params.app"
     shown = change.after["token"]
@@ -317,7 +317,7 @@ def test_another_fingerprint_key_gives_another_fingerprint(key: bytes) -> None:
 
 def test_a_changed_secret_shows_two_different_fingerprints(key: bytes) -> None:
     spec = {"params": {"app": {"token": "${env:TOKEN}"}}}
-    job = plans.plan_job(inputs(spec, wire_job(params={"app": {"token": "old"}}), environ={"TOKEN": "new"}), key)
+    job = planner.plan_job(inputs(spec, wire_job(params={"app": {"token": "old"}}), environ={"TOKEN": "new"}), key)
     (change,) = job.changes
     assert change.dotted == "params.app.token"
     assert isinstance(change.before, redaction.Sensitive)
@@ -327,13 +327,13 @@ def test_a_changed_secret_shows_two_different_fingerprints(key: bytes) -> None:
 
 def test_an_unchanged_secret_is_no_change(key: bytes) -> None:
     spec = {"params": {"app": {"token": "${env:TOKEN}"}}}
-    job = plans.plan_job(inputs(spec, wire_job(params={"app": {"token": "same"}}), environ={"TOKEN": "same"}), key)
+    job = planner.plan_job(inputs(spec, wire_job(params={"app": {"token": "same"}}), environ={"TOKEN": "same"}), key)
     assert job.action is Action.UNCHANGED
 
 
 def test_a_drift_report_holds_differences_and_no_call(key: bytes) -> None:
     """A launch is no drift (the fields match), and no job of a drift report carries a call or declared values."""
-    launch = plans.plan_job(replace(inputs({"name": "Same"}, wire_job(name="Same")), run=True), key)
+    launch = planner.plan_job(replace(inputs({"name": "Same"}, wire_job(name="Same")), run=True), key)
     update = plan_one({"name": "New"}, wire_job(name="Old"), key, job_id="job-2")
     assert (launch.action, update.action) == (Action.LAUNCH, Action.UPDATE)
     report = plans.drift(plans.Plan((launch, update)))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.desired import jobs
-from reconciler.planning import diffs, plans, redaction, references, states
+from reconciler.planning import diffs, planner, plans, redaction, references, states
 from reconciler.rendering import document, text, values
 
 from .helpers import manifest, s3_wire, wire_job
@@ -52,7 +52,7 @@ def plan(key: bytes) -> plans.Plan:
     blocked = _inputs({"name": "Wanted"}, wire_job("blk", name="Running", state="JOB_STATE_STARTED"), "blk", {})
     missing = _inputs({"name": "Ghost"}, None, "err", {})
     same = _inputs({"name": "Same"}, wire_job("same", name="Same"), "same", {})
-    return plans.build([update, blocked, missing, same], key, plans.Requests(reads=4, writes=0, retries=1))
+    return planner.build([update, blocked, missing, same], key, plans.Requests(reads=4, writes=0, retries=1))
 
 
 def rendered(plan: plans.Plan) -> list[str]:
@@ -129,7 +129,7 @@ def test_a_changed_secret_is_shown_as_two_fingerprints(plan: plans.Plan) -> None
 
 
 def test_a_plan_with_nothing_to_do(key: bytes) -> None:
-    plan = plans.build([_inputs({"name": "Same"}, wire_job(name="Same"), "a", {})], key)
+    plan = planner.build([_inputs({"name": "Same"}, wire_job(name="Same"), "a", {})], key)
     assert rendered(plan) == ["  = 1 job unchanged", "", text.summary(plan)]
     assert text.summary(plan).startswith("Plan: 0 to update (0 calls), 0 blocked, 0 errors, 1 unchanged.")
 

@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.desired import validation
+from reconciler.desired import checks
 from reconciler.planning import diffs, masking, names, redaction, references, states
 
 from .helpers import PROPERTY
@@ -45,16 +45,16 @@ PATHS = st.lists(KEYS | st.integers(0, 2), max_size=3).map(tuple)
 @given(spec=st.dictionaries(KEYS, PARSED, max_size=4), variables=st.booleans())
 @PROPERTY
 def test_a_spec_that_is_not_suspect_has_no_problem(spec: dict[Any, Any], variables: bool) -> None:
-    found = list(validation._check(spec, ("spec",), credential=None, variables=variables))
-    if not validation._suspect(spec, 1, params=False, credential=False):
+    found = list(checks.check(spec, ("spec",), credential=None, variables=variables))
+    if not checks.suspect(spec, 1, params=False, credential=False):
         assert found == []
 
 
 def test_the_suspicion_reaches_a_struct_number_only_inside_params() -> None:
     # A number past 2^53 is refused in a params Struct (it would change as a double), and only there.
-    assert validation._suspect({"params": {"app": {"n": 2**60}}}, 1, params=False, credential=False)
-    assert not validation._suspect({"config": {"jobTimeout": 2**60}}, 1, params=False, credential=False)
-    assert list(validation._check({"params": {"app": {"n": 2**60}}}, ("spec",), credential=None, variables=True))
+    assert checks.suspect({"params": {"app": {"n": 2**60}}}, 1, params=False, credential=False)
+    assert not checks.suspect({"config": {"jobTimeout": 2**60}}, 1, params=False, credential=False)
+    assert list(checks.check({"params": {"app": {"n": 2**60}}}, ("spec",), credential=None, variables=True))
 
 
 @given(units=st.dictionaries(st.sampled_from(states.UNITS), VALUES, max_size=4), template=st.none() | STRINGS)

@@ -18,7 +18,7 @@ from typing import Final
 
 # (stage, module, function, coroutine): a name the pipeline looks up at call time (``Class.method`` for a method).
 STAGES: Final = (
-    ("finding files", "reconciler.desired.loading", "find_files", False),
+    ("finding files", "reconciler.desired.discovery", "find_files", False),
     # Each share of the files is validated while the next ones parse: the two are timed as one stage.
     ("parsing (ruamel.yaml) and validation, overlapped", "reconciler.desired.validation", "load", False),
     ("desired state", "reconciler.planning.states", "from_manifest", False),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from reconciler import errors, settings
 from reconciler.api import auth, endpoints, fetching
 from reconciler.applying import sending
-from reconciler.desired import environments, imports, jobs, loading, manifests, roots
+from reconciler.desired import environments, imports, jobs, limits, loading, manifests, positions, roots
 from reconciler.desired import validation as validating
 from reconciler.planning import markers, masking, planner, plans, redaction, references, reports, staleness, states
 
@@ -104,7 +104,7 @@ def prepare(
     environ: Mapping[str, str],
     *,
     selection: Selection = Selection(),
-    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
     context: environments.Context | None = None,
     parsing: loading.Parsing | None = None,
 ) -> Prepared:
@@ -130,7 +130,7 @@ def prepare(
         wanted = jobs.from_manifest(entry.manifest)
         resolved, missing = references.resolve(wanted, usable)
         for item in missing:
-            where = loading.locate(entry.document.file, entry.document.index, ("spec", *item.path))
+            where = positions.locate(entry.document.file, entry.document.index, ("spec", *item.path))
             reason = "holds a project environment's API key: a manifest may not reference it"
             reason = reason if item.variable in keys else item.reason
             problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {reason}"))
@@ -282,7 +282,7 @@ def _with_lines(plan: plans.Plan, prepared: Prepared) -> plans.Plan:
         if not job.changes:
             return job
         lines = {
-            change.dotted: loading.locate(
+            change.dotted: positions.locate(
                 document.file, document.index, ("spec", *change.path), aliases=SNAKE_SPELLINGS
             ).line
             for change in job.changes

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from reconciler import errors
-from reconciler.desired import environments, loading, roots, variables
+from reconciler.desired import environments, limits, loading, roots, variables
 
 if TYPE_CHECKING:
     from reconciler.desired import projects
@@ -27,7 +27,7 @@ def choose(
     env: str | None = None,
     given: Sequence[str] = (),
     environ: Mapping[str, str],
-    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
 ) -> environments.Context:
     """The run's context. A project that defines environments needs one chosen: a plan or a render of "no
     environment" would be none of them (``validate`` without one checks them all, through :func:`every`)."""
@@ -54,7 +54,7 @@ def every(
     project: str | None = None,
     given: Sequence[str] = (),
     environ: Mapping[str, str],
-    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
 ) -> list[environments.Context]:
     """A context for each environment the project defines (one, unnamed, when it defines none): what
     ``validate`` checks when no environment is chosen."""

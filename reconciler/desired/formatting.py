@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import errors, files
-from reconciler.desired import loading
+from reconciler.desired import discovery, limits
 
 
 def _yaml() -> Any:
@@ -35,7 +35,7 @@ def canonical(text: str, name: str = "<text>") -> str:
         out = io.StringIO()
         yaml.dump_all(documents, out)
     except Exception as error:  # ruamel raises many unrelated classes; all carry marks or a message
-        raise errors.ManifestErrors([loading.yaml_problem(name, error, text)]) from None
+        raise errors.ManifestErrors([limits.yaml_problem(name, error, text)]) from None
     return out.getvalue()
 
 
@@ -52,13 +52,13 @@ class Formatted:
     changed: bool
 
 
-def format_files(paths: Sequence[str], *, check: bool, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> list[Formatted]:
+def format_files(paths: Sequence[str], *, check: bool, max_bytes: int = limits.DEFAULT_MAX_BYTES) -> list[Formatted]:
     """Every manifest under ``paths`` in the canonical layout; with ``check`` nothing is written."""
-    found, problems = loading.find_files(paths)
+    found, problems = discovery.find_files(paths)
     results = []
     for path in found:
         try:
-            text = loading.read_text(path, max_bytes)
+            text = limits.read_text(path, max_bytes)
             formatted = canonical(text, str(path))
         except errors.ManifestErrors as error:
             problems.extend(error.problems)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reconciler import errors
-from reconciler.desired import loading, variables
+from reconciler.desired import limits, loading, variables
 from reconciler.planning import names
 
 DEFAULT_KEY_VARIABLE: Final = "BYTENITE_API_KEY"
@@ -91,7 +91,7 @@ class Loaded:
         return self.project.environments.get(name) if name is not None else None
 
 
-def load(file: str, *, max_bytes: int = loading.DEFAULT_MAX_BYTES) -> Loaded:
+def load(file: str, *, max_bytes: int = limits.DEFAULT_MAX_BYTES) -> Loaded:
     """The project at ``file``, or :class:`errors.ManifestErrors` with every problem at its position."""
     documents = loading.load_file(file, max_bytes)
     if len(documents) != 1:

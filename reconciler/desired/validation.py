@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from reconciler import errors
-from reconciler.desired import checks, environments, loading, manifests, wording
+from reconciler.desired import checks, environments, limits, loading, manifests, positions, wording
 
 Loc = wording.Loc
 
@@ -42,7 +42,7 @@ class Entry:
 def load(
     paths: Sequence[str],
     *,
-    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
     context: environments.Context | None = None,
     parsing: loading.Parsing | None = None,
 ) -> list[Entry]:
@@ -70,7 +70,7 @@ def load_every(
     paths: Sequence[str],
     contexts: Sequence[environments.Context],
     *,
-    max_bytes: int = loading.DEFAULT_MAX_BYTES,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
     parsing: loading.Parsing | None = None,
 ) -> dict[str | None, list[Entry]]:
     """The manifests as each environment gets them, parsed once. A problem found in every environment is
@@ -158,7 +158,7 @@ def problem(document: loading.Document, item: Any) -> errors.ManifestProblem:
 
 
 def at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestProblem:
-    where = loading.locate(document.file, document.index, loc)
+    where = positions.locate(document.file, document.index, loc)
     return errors.ManifestProblem(where, message)
 
 

@@ -181,7 +181,7 @@ def test_a_crashing_file_among_many_is_named_in_the_parallel_path(tmp_path: Path
 
 # The CLI with the depth pre-scan switched off: the C composer then really crashes in a forked worker.
 UNGUARDED = (
-    "import sys; from reconciler.desired import loading; loading._may_be_hostile = lambda text: False; "
+    "import sys; from reconciler.desired import limits; limits.may_be_hostile = lambda text: False; "
     "from reconciler.cli import main; sys.argv[0] = 'reconciler'; main()"
 )
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from reconciler import errors
-from reconciler.desired import loading
+from reconciler.desired import limits, loading, yamlparser
 
 
 def reference(text: str) -> list[Any]:
@@ -142,7 +142,7 @@ def test_what_the_loader_refuses_is_refused_at_its_position(
 def test_the_pure_python_loader_builds_the_same_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Where ruamel has no C extension, documents go through its own API under the same interface.
     text = "a: 1\nb: [x, {c: .inf}]\n---\nbase: &b {x: 1}\nm: {<<: *b, y: 2}\n"
-    monkeypatch.setattr(loading, "_loader_class", lambda: loading._PureLoader)
+    monkeypatch.setattr(yamlparser, "loader_class", lambda: yamlparser._PureLoader)
     assert same(ours(tmp_path, text), reference(text))
 
 
@@ -188,10 +188,10 @@ def test_plain_documents_take_the_fast_path(monkeypatch: pytest.MonkeyPatch, tmp
     def refuse(*_: Any) -> Any:
         raise AssertionError("ruamel's constructor was used")
 
-    class Spy(loading._loader_class()):  # type: ignore[misc]
+    class Spy(yamlparser.loader_class()):  # type: ignore[misc]
         construct_document = refuse
 
-    monkeypatch.setattr(loading, "_loader_class", lambda: Spy)
+    monkeypatch.setattr(yamlparser, "loader_class", lambda: Spy)
     text = "apiVersion: v1\nspec:\n  params: {app: {n: 1, x: 1.5, ok: true, none: ~}}\n  list: [a, 2]\n"
     assert same(ours(tmp_path, text), reference(text))
 
@@ -213,7 +213,7 @@ def test_an_aliased_scalar_is_one_object(tmp_path: Path) -> None:
 
 
 def test_a_document_of_more_values_than_the_limit_is_refused_as_before(tmp_path: Path) -> None:
-    text = "a: [" + "0, " * (loading.MAX_EXPANDED_NODES + 5) + "0]\n"
+    text = "a: [" + "0, " * (limits.MAX_EXPANDED_NODES + 5) + "0]\n"
     with pytest.raises(errors.ManifestErrors) as raised:
         ours(tmp_path, text)
     assert "over 100000 values" in raised.value.problems[0].message
@@ -233,7 +233,7 @@ def test_a_file_that_fails_half_way_leaves_nothing_for_the_next(
     pure: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if pure:
-        monkeypatch.setattr(loading, "_loader_class", lambda: loading._PureLoader)
+        monkeypatch.setattr(yamlparser, "loader_class", lambda: yamlparser._PureLoader)
     (tmp_path / "a1.yaml").write_text("a: !!set {x}\nb:\n  c: !!int zz\nb: 1\n", encoding="utf-8")
     (tmp_path / "a2.yaml").write_text("x: !!set {y}\n", encoding="utf-8")
     documents, problems = loading.load([str(tmp_path)])

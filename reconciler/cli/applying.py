@@ -141,7 +141,7 @@ def _apply_planfile(path: str, output: str, api: ApiFlags, project: ProjectFlags
     document = planfiles.read(path)
     env = project.env or os.environ.get("BYTENITE_ENV") or None
     if env:
-        pipeline.check_env(document, env)  # before the project is looked for: the clearest reason first
+        planfiles.check_env(document, env)  # before the project is looked for: the clearest reason first
     context = None
     if env or document.scope.env:
         # The API and the key variable come from the project (in git), never from the plan file: a file edited

@@ -22,8 +22,7 @@ from reconciler import errors, settings
 from reconciler.cli.app import SettingError
 
 if TYPE_CHECKING:
-    from reconciler import pipeline
-    from reconciler.desired import environments, loading
+    from reconciler.desired import environments, loading, selection
     from reconciler.planning import plans
 
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -242,8 +241,9 @@ def settings_from(api: ApiFlags, context: environments.Context | None = None) ->
     )
 
 
-def selection_from(manifest: ManifestFlags) -> pipeline.Selection:
-    from reconciler import errors, pipeline
+def selection_from(manifest: ManifestFlags) -> selection.Selection:
+    from reconciler import errors
+    from reconciler.desired import selection
 
     selectors = []
     for item in manifest.selectors:
@@ -251,7 +251,7 @@ def selection_from(manifest: ManifestFlags) -> pipeline.Selection:
         if not sep or not name:
             raise errors.ConfigError(f"--selector takes KEY=VALUE, got {item!r}")
         selectors.append((name, value))
-    return pipeline.Selection(manifest.targets, manifest.excludes, tuple(selectors))
+    return selection.Selection(manifest.targets, manifest.excludes, tuple(selectors))
 
 
 def lifecycle_from(manifest: ManifestFlags) -> plans.Options:
@@ -286,17 +286,17 @@ def prepare(
     project: ProjectFlags,
     manifest: ManifestFlags,
     parsing: loading.Parsing | None = None,
-) -> tuple[pipeline.Prepared, settings.Settings, pipeline.Selection]:
+) -> tuple[selection.Prepared, settings.Settings, selection.Selection]:
     from reconciler import pipeline
 
-    selection = selection_from(manifest)
+    chosen = selection_from(manifest)
     context = context_from(paths, project, manifest.max_file_bytes)
     prepared = pipeline.prepare(
-        paths, os.environ, selection=selection, max_bytes=manifest.max_file_bytes, context=context, parsing=parsing
+        paths, os.environ, selection=chosen, max_bytes=manifest.max_file_bytes, context=context, parsing=parsing
     )
     # The manifests, parsed and validated, live until the run ends: frozen, the collector stops walking them at
     # every collection of the plan that follows (a tenth of a 10,000-job plan went there).
     import gc
 
     gc.freeze()
-    return prepared, settings_from(api, context), selection
+    return prepared, settings_from(api, context), chosen

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from reconciler import errors
-from reconciler.desired import limits, yamlparser
+from reconciler.desired import limits, loading, yamlparser
+from reconciler.planning import plans, states
 
 
 def locate(
@@ -59,3 +61,21 @@ def _document_nodes(file: str) -> dict[int, Any]:
         return dict(enumerate(yamlparser.shared_yaml().compose_all(text)))
     except Exception:  # positions are a courtesy: a file that no longer parses reports at its top
         return {}
+
+
+SNAKE_SPELLINGS: Final = {camel: snake for snake, camel in states.KNOWN_SOURCE_FIELDS.items()}
+
+
+def with_lines(plan: plans.Plan, documents: Sequence[loading.Document]) -> plans.Plan:
+    """The manifest line of every changed field: only the files with changes are read again, for positions."""
+
+    def located(job: plans.JobPlan, document: loading.Document) -> plans.JobPlan:
+        if not job.changes:
+            return job
+        lines = {
+            change.dotted: locate(document.file, document.index, ("spec", *change.path), aliases=SNAKE_SPELLINGS).line
+            for change in job.changes
+        }
+        return replace(job, lines=lines)
+
+    return replace(plan, jobs=tuple(map(located, plan.jobs, documents)))

@@ -55,6 +55,15 @@ def secret_values(
     return both.secrets
 
 
+def secrets_of(desired: Mapping[str, states.Job], sensitive: Mapping[str, frozenset[redaction.Path]]) -> set[str]:
+    """Every secret the manifests hold, by value (a referenced templateId, a credential holding a list or a
+    mapping): scrubbed from API error messages."""
+    values: set[str] = set()
+    for job_id, job in desired.items():
+        values.update(secret_values(job, None, sensitive.get(job_id, frozenset())))
+    return values
+
+
 @dataclass(frozen=True)
 class Mask:
     """How one job's values are shown: by its sensitive paths, under the account's fingerprint key, with its

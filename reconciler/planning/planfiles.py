@@ -8,13 +8,14 @@ through pydantic models; the same models generate ``schemas/plan.schema.json``
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler import errors
-from reconciler.planning import diffs, markers, names, plans, redaction
+from reconciler.planning import diffs, markers, names, plans, redaction, references, states
 
 Segment = str | int
 
@@ -263,3 +264,26 @@ def schema_text() -> str:
 
 if __name__ == "__main__":
     print(schema_text(), end="")
+
+
+def check_env(document: PlanDoc, env: str | None) -> None:
+    """A plan file made for one environment is applied in that one only: its calls were planned against the
+    other's jobs, and its ids may carry the other's keyPrefix."""
+    if document.scope.env != env:
+        made = f"environment {document.scope.env}" if document.scope.env else "no environment"
+        given = f"environment {env}" if env else "no environment (no --env)"
+        raise errors.ConfigError(f"the plan file was made for {made}; this run is for {given}: refused")
+
+
+def desired_of_plan(jobs: Sequence[plans.JobPlan], environ: Mapping[str, str]) -> dict[str, states.Job]:
+    """The desired state a plan file's jobs declare, their references resolved from ``environ`` (all or none)."""
+    desired: dict[str, states.Job] = {}
+    missing: list[str] = []
+    for job in jobs:
+        wanted = states.Job(job.job_id, job.declared, job.template_id, description=job.description)
+        resolved, unset = references.resolve(wanted, environ)
+        missing.extend(f"{item.variable} {item.reason} (needed by {job.source})" for item in unset)
+        desired[job.job_id] = resolved
+    if missing:
+        raise errors.ConfigError("environment variables not usable: " + "; ".join(sorted(set(missing))))
+    return desired

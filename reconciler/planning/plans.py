@@ -2,7 +2,7 @@
 
 A plan never holds a secret: changes and bodies are redacted when the plan is built, and apply rebuilds the
 real bodies from desired and current state (:mod:`reconciler.planning.bodies`). What the plan keeps of the server is its
-*basis*: the redacted current value of every unit the planned bodies depend on, so a staleness.stale plan can be refused
+*basis*: the redacted current value of every unit the planned bodies depend on, so a stale plan can be refused
 job by job.
 """
 
@@ -27,7 +27,7 @@ class Action(enum.StrEnum):
     REPLACE = "replace"
     PRUNE = "prune"
     UNCHANGED = "unchanged"
-    ORPHAN = "planner.orphan"
+    ORPHAN = "orphan"
     BLOCKED = "blocked"
     ERROR = "error"
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from reconciler.planning import masking, plans, redaction, states
+from reconciler.planning import masking, plans, redaction, reports, states
 
 
 def stale(
@@ -45,3 +46,21 @@ def _brief(value: Any) -> str:
         str(value) if isinstance(value, redaction.Sensitive) else json.dumps(redaction.as_json(value), sort_keys=True)
     )
     return text if len(text) <= 80 else text[:79] + "…"
+
+
+def refusal(
+    job: plans.JobPlan,
+    desired: states.Job | None,
+    current: Mapping[str, states.Job],
+    failures: Mapping[str, str],
+    key: bytes,
+) -> tuple[reports.Outcome, str] | None:
+    """Why a planned job must not be written now because the server moved, if it must not."""
+    failure = failures.get(job.job_id)
+    if failure:
+        return reports.Outcome.FAILED, f"could not re-read the job: {failure}"
+    now = current.get(job.job_id)
+    moved = stale(job, now, key, masking.secret_values(desired, now, job.sensitive))
+    created = [call.target for call in job.calls if call.section == "create" and call.target != job.job_id]
+    moved += [f"generation {job.generation} ({target}) was created" for target in created if target in current]
+    return (reports.Outcome.STALE, "; ".join(moved) + " since the plan") if moved else None

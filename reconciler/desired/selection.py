@@ -1,0 +1,84 @@
+"""Which manifests a run covers (its targets, exclusions and label selectors), and what planning keeps of each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from reconciler.desired import loading, manifests
+from reconciler.desired import validation as validating
+from reconciler.planning import markers, masking, redaction, states
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which manifests a run covers; a partial run says so in every format."""
+
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    selectors: tuple[tuple[str, str], ...] = ()
+    key_prefix: str = ""  # the environment's keyPrefix: a key is named with or without it
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.targets or self.excludes or self.selectors)
+
+    def names(self, entry: validating.Entry) -> set[str | None]:
+        key = entry.manifest.metadata.key
+        short = key.removeprefix(self.key_prefix) if key is not None and self.key_prefix else None
+        return {entry.job_id, key, short} - {None}
+
+    def keeps(self, entry: validating.Entry) -> bool:
+        labels, names = entry.manifest.metadata.labels, self.names(entry)
+        if self.targets and not names & set(self.targets):
+            return False
+        if names & set(self.excludes):
+            return False
+        return all(labels.get(name) == value for name, value in self.selectors)
+
+    def unmatched(self, entries: Sequence[validating.Entry]) -> list[str]:
+        """Each ``--target`` and ``--selector`` that no manifest answers to: a typo there would otherwise plan
+        nothing and exit 0, reading as "in sync"."""
+        names = {name for entry in entries for name in self.names(entry)}
+        labels = {item for entry in entries for item in entry.manifest.metadata.labels.items()}
+        missing = [f"--target {target}" for target in self.targets if target not in names]
+        return missing + [f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in labels]
+
+
+@dataclass(frozen=True)
+class Managed:
+    """A valid manifest as planning needs it once its desired state is built: where it was found, how its job
+    is named, and whether it asks for a launch. The rest of the manifest lives on in the desired state; its
+    parsed tree and validated model are let go (at 10,000 manifests, a third of a plan's memory)."""
+
+    document: loading.Document  # its position; the data is dropped
+    metadata: manifests.Metadata
+    job_id: str
+    run: bool = False
+
+    @classmethod
+    def of(cls, entry: validating.Entry) -> Managed:
+        document = replace(entry.document, data=None)
+        return cls(document, entry.manifest.metadata, entry.job_id, entry.manifest.spec.run)
+
+    @property
+    def source(self) -> str:
+        return f"{self.document.file}:{self.document.line}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Valid manifests, their desired state with references resolved, and the paths that are sensitive."""
+
+    entries: tuple[Managed, ...]
+    desired: Mapping[str, states.Job]
+    sensitive: Mapping[str, frozenset[redaction.Path]]
+    declared: Mapping[str, states.Job]
+    scope: markers.Scope = field(default_factory=markers.Scope)
+    roots: Mapping[str, str] = field(default_factory=dict)  # job id -> the root its manifest was found under
+    exposures: Mapping[str, masking.Exposure] = field(default_factory=dict)  # the desired side's secrets, by job
+
+    def identity(self, entry: Managed) -> markers.Identity:
+        """How the entry's job is named, and the root and environment a job created for it records."""
+        root = self.roots.get(entry.job_id, markers.ANCHOR)
+        return markers.Identity(entry.job_id, entry.metadata.key, root, self.scope.env)

@@ -5,7 +5,7 @@ Each setting a flag or a ``BYTENITE_*`` variable can give is declared here once 
 builds its options from these declarations and :func:`from_environment` resolves them from the same ones, so
 ``--help``, the README's table and the values a run uses cannot disagree.
 
-The API key is held as a :class:`Secret` so that no ``repr``, log line or traceback can show it.
+The API key is held as a :class:`reconciler.keys.Secret` so that no ``repr``, log line or traceback can show it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final, Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from reconciler import errors
+from reconciler import errors, keys
 
 AUTH_PREFIX: Final = "/auth"
-API_KEY_VARIABLE: Final = "BYTENITE_API_KEY"
+API_KEY_VARIABLE: Final = keys.API_KEY_VARIABLE
 MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # decoded; a page of 100 jobs is well under 1 MiB
 
 
@@ -142,32 +141,6 @@ DEFAULT_CONCURRENCY: Final = CONCURRENCY.default
 DEFAULT_REQUEST_TIMEOUT: Final = REQUEST_TIMEOUT.default
 
 
-class Secret:
-    """A string that never shows itself: ``repr`` and ``str`` print a mask; :meth:`reveal` is explicit."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
 @dataclass(frozen=True)
 class Retry:
     """Retry policy for transient failures (429, 5xx, connection errors)."""
@@ -190,7 +163,7 @@ class Place:
 
 @dataclass(frozen=True)
 class Settings:
-    api_key: Secret = field(default_factory=lambda: Secret(""))
+    api_key: keys.Secret = field(default_factory=lambda: keys.Secret(""))
     api_url: str = API_URL.default
     jobs_prefix: str = JOBS_PREFIX.default
     concurrency: int = CONCURRENCY.default
@@ -237,32 +210,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-MAX_KEY_BYTES: Final = 4096  # an API key is a few dozen characters; /dev/zero or a log file is not one
-
-
-def read_key(key_file: str | None, environ: Mapping[str, str], variable: str = API_KEY_VARIABLE) -> Secret:
-    """The API key from a file (never from the command line, where process lists show it) or the environment.
-
-    At most :data:`MAX_KEY_BYTES` are read: ``--api-key-file /dev/zero`` must be an error, not a hang.
-    """
-    if key_file:
-        try:
-            with Path(key_file).open("rb") as handle:
-                raw = handle.read(MAX_KEY_BYTES + 1)
-        except OSError as error:
-            raise errors.ConfigError(f"cannot read the API key file {key_file}: {error.strerror}") from None
-        if len(raw) > MAX_KEY_BYTES:
-            raise errors.ConfigError(f"--api-key-file {key_file}: more than {MAX_KEY_BYTES} bytes, not an API key")
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise errors.ConfigError(f"--api-key-file {key_file}: not UTF-8 text, not an API key") from None
-        if any(not character.isprintable() for character in text):
-            raise errors.ConfigError(f"--api-key-file {key_file}: holds control characters, not an API key")
-        return Secret(text)
-    return Secret(environ.get(variable, "").strip())
-
-
 def from_environment(
     *,
     api_url: str | None = None,
@@ -292,7 +239,7 @@ def from_environment(
     deadline = RUN_TIMEOUT.resolve(run_timeout, environ)
     exchange = REQUEST_TIMEOUT.resolve(request_timeout, environ)
     return Settings(
-        api_key=read_key(key_file, environ, place.key_variable),
+        api_key=keys.read_key(key_file, environ, place.key_variable),
         api_url=url,
         jobs_prefix=JOBS_PREFIX.resolve(jobs_prefix, place.jobs_prefix, environ),
         key_variable=place.key_variable,

@@ -6,4 +6,5 @@ bash scripts/install.sh
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
 echo "== mypy (strict)"; .venv/bin/mypy
+echo "== import-linter (the layers of the data flow)"; .venv/bin/lint-imports --no-cache
 echo "== pytest"; .venv/bin/pytest "$@"

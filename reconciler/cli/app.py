@@ -206,3 +206,18 @@ def _exit(code: int, error: BaseException) -> NoReturn:
 
         traceback.print_exception(error, file=sys.stderr)
     sys.exit(code)
+
+
+def parsing_first(command: Callable[..., int]) -> Callable[..., int]:
+    """The manifests begin parsing (in other processes) before the command imports what plans with them, and
+    stop when it ends; the command is handed the ``parsing`` to take them from. A single plan file is one file:
+    nothing is begun for it."""
+
+    @functools.wraps(command)
+    def begun(**params: Any) -> int:
+        from reconciler.desired import loading
+
+        with loading.Parsing(params["paths"], max_bytes=params["manifest"].max_file_bytes) as parsing:
+            return command(**params, parsing=parsing)
+
+    return begun

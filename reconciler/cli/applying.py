@@ -16,6 +16,7 @@ from reconciler.cli.app import (
     cli,
     debug_option,
     guarded,
+    parsing_first,
 )
 from reconciler.cli.options import (
     ApiFlags,
@@ -25,7 +26,6 @@ from reconciler.cli.options import (
     context_from,
     lifecycle_from,
     manifest_options,
-    parsing_first,
     prepare,
     project_options,
     settings_from,

@@ -204,21 +204,6 @@ manifest_options = _gathered(
 )
 
 
-def parsing_first(command: Callable[..., int]) -> Callable[..., int]:
-    """The manifests begin parsing (in other processes) before the command imports what plans with them, and
-    stop when it ends; the command is handed the ``parsing`` to take them from. A single plan file is one file:
-    nothing is begun for it."""
-
-    @functools.wraps(command)
-    def begun(**params: Any) -> int:
-        from reconciler.desired import loading
-
-        with loading.Parsing(params["paths"], max_bytes=params["manifest"].max_file_bytes) as parsing:
-            return command(**params, parsing=parsing)
-
-    return begun
-
-
 def settings_from(api: ApiFlags, context: environments.Context | None = None) -> settings.Settings:
     """The run's settings: flags, then the project environment's (when one is chosen), then ``BYTENITE_*``."""
     environment = context.environment if context is not None else None

@@ -6,7 +6,16 @@ from typing import TYPE_CHECKING, Final
 
 import click
 
-from reconciler.cli.app import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, cli, debug_option, guarded
+from reconciler.cli.app import (
+    EXIT_BLOCKED,
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    cli,
+    debug_option,
+    guarded,
+    parsing_first,
+)
 from reconciler.cli.options import (
     ApiFlags,
     ManifestFlags,
@@ -14,7 +23,6 @@ from reconciler.cli.options import (
     api_options,
     lifecycle_from,
     manifest_options,
-    parsing_first,
     prepare,
     project_options,
 )

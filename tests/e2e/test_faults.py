@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import errors, settings
+from reconciler import errors, keys, settings
 from reconciler.api import counters, endpoints
 from reconciler.emulator.server import EmulatorServer
 from tests.e2e import generated
@@ -74,7 +74,7 @@ def test_malformed_bodies_are_retried(emulator: Control, run: Any, tmp_path: Pat
 
 def _config(server: EmulatorServer, **retry: Any) -> settings.Settings:
     return settings.Settings(
-        api_key=settings.Secret(API_KEY), api_url=server.url, retry=settings.Retry(**retry), concurrency=4
+        api_key=keys.Secret(API_KEY), api_url=server.url, retry=settings.Retry(**retry), concurrency=4
     )
 
 

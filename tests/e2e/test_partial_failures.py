@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import pipeline, settings
+from reconciler import keys, pipeline, settings
 from reconciler.planning import plans, reports
 from tests.e2e import generated
 from tests.support import API_KEY, Control
@@ -55,7 +55,7 @@ class DroppingTransport(httpx.AsyncHTTPTransport):
 
 def test_a_field_the_server_dropped_is_reported_as_unconverged(emulator: Control, server: Any, tmp_path: Path) -> None:
     generated.fleet(emulator, tmp_path / "jobs", 3)
-    config = settings.Settings(api_key=settings.Secret(API_KEY), api_url=server.url)
+    config = settings.Settings(api_key=keys.Secret(API_KEY), api_url=server.url)
     prepared = pipeline.prepare([str(tmp_path / "jobs")], {})
     planned = asyncio.run(pipeline.plan(prepared, config))
     assert planned.plan.counts[plans.Action.UPDATE] == 2

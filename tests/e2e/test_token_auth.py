@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import errors, settings
+from reconciler import errors, keys, settings
 from reconciler.api import auth, counters
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import EmulatorServer
@@ -27,7 +27,7 @@ class Flow:
     """A token flow over one httpx client, with what it counted and how often it paced a request."""
 
     def __init__(self, http: httpx.AsyncClient, server: EmulatorServer, key: str = API_KEY) -> None:
-        self.config = settings.Settings(api_key=settings.Secret(key), api_url=server.url)
+        self.config = settings.Settings(api_key=keys.Secret(key), api_url=server.url)
         self.token = auth.Token()
         self.secrets = {key}
         self.counted = counters.Counters()

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler import errors, settings
+from reconciler import errors, keys, settings
 from reconciler.api import transports
 from reconciler.planning import redaction
 from tests.security.helpers import (
@@ -516,16 +516,16 @@ SECRET = "SENTINEL-REPR-9f3a"
 
 
 def test_a_secret_never_shows_itself() -> None:
-    secret = settings.Secret(SECRET)
+    secret = keys.Secret(SECRET)
     shown = [repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s %r" % (secret, secret)]  # noqa: UP031
     assert not any(find_leaks("repr", text, [Sentinel("secret", SECRET)]) for text in shown), shown
     assert secret.reveal() == SECRET
-    assert secret == settings.Secret(SECRET)
+    assert secret == keys.Secret(SECRET)
     assert secret != SECRET  # a Secret never compares equal to the plain string it holds
 
 
 def test_settings_never_show_the_api_key() -> None:
-    config = settings.Settings(api_key=settings.Secret(SECRET), api_url="https://api.bytenite.com/v1")
+    config = settings.Settings(api_key=keys.Secret(SECRET), api_url="https://api.bytenite.com/v1")
     loaded = settings.from_environment(environ={"BYTENITE_API_KEY": SECRET})
     for shown in (repr(config), str(config), repr(loaded), str(loaded), repr(vars(config))):
         assert not find_leaks("settings", shown, [Sentinel("key", SECRET)]), shown

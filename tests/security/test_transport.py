@@ -24,7 +24,7 @@ import httpx
 import pytest
 import yarl
 
-from reconciler import errors, settings
+from reconciler import errors, keys, settings
 from reconciler.api import endpoints, transports
 from reconciler.planning import markers
 from tests.security.helpers import Runner, manifest_folder
@@ -444,7 +444,7 @@ def test_a_read_only_client_refuses_writes_before_the_network(call: str, args: t
         sent.append(request)
         return httpx.Response(200, json={"token": "t", "expiresIn": "3600", "job": {}})
 
-    config = settings.Settings(api_key=settings.Secret("k"), api_url="https://api.example.invalid/v1")
+    config = settings.Settings(api_key=keys.Secret("k"), api_url="https://api.example.invalid/v1")
 
     async def attempt() -> None:
         async with endpoints.Client(config, transport=httpx.MockTransport(record), read_only=True) as api:

@@ -21,7 +21,7 @@ STAGES: Final = (
     ("finding files", "reconciler.desired.discovery", "find_files", False),
     # Each share of the files is validated while the next ones parse: the two are timed as one stage.
     ("parsing (ruamel.yaml) and validation, overlapped", "reconciler.desired.validation", "load", False),
-    ("desired state", "reconciler.planning.states", "from_manifest", False),
+    ("desired state", "reconciler.desired.jobs", "from_manifest", False),
     ("reference resolution", "reconciler.planning.references", "resolve", False),
     ("fetching (HTTP)", "reconciler.api.fetching", "fetch", True),
     ("current state", "reconciler.planning.states", "from_api", False),

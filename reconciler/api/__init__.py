@@ -14,3 +14,10 @@ One module per step of a request's path, in order::
 Beside them, ``fetching`` reads the current state of many jobs through a client in the fewest requests, and
 ``counters`` holds what a client sent, which every run reports.
 """
+
+import sys
+
+# httpx's package imports its own command line (``httpx._main``: click, rich, pygments) to offer ``httpx.main``,
+# which this tool never calls; a None entry makes that import fail, and httpx then goes without it. It is a
+# sixth of a plan's start-up, paid before the first manifest is read.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ valid answer behaves exactly as before; validating 10,000 listed jobs costs abou
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Annotated, Any, Final, Required
 
@@ -83,14 +84,16 @@ class _Token(TypedDict, total=False):
     expiresIn: Int64 | StrictFloat | None
 
 
-_JOB: Final = TypeAdapter(_JobAnswer)
-_PAGE: Final = TypeAdapter(_Page)
-_TOKEN: Final = TypeAdapter(_Token)
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    """One validator per answer's shape, built the first time that answer arrives: a plan that lists jobs never
+    builds the single job's, and none is built at import (their schemas cost more than httpx's import)."""
+    return TypeAdapter(shape)
 
 
 def job(answer: dict[str, Any], *, where: str, asked: str | None = None) -> dict[str, Any]:
     """The job of a ``{"job": {...}}`` answer; ``asked`` is the id the request named, and the job must be it."""
-    _check(_JOB, answer, where)
+    _check(_adapter(_JobAnswer), answer, where)
     found: dict[str, Any] = answer["job"]
     if asked is not None and found["id"] != asked:
         raise errors.BadAnswer(f"{where}: the server answered with another job, {found['id']!r}")
@@ -99,14 +102,14 @@ def job(answer: dict[str, Any], *, where: str, asked: str | None = None) -> dict
 
 def page(answer: dict[str, Any], *, where: str) -> tuple[list[dict[str, Any]], int]:
     """The jobs of one ``GET /jobs`` page and the total the server reports."""
-    _check(_PAGE, answer, where)
+    _check(_adapter(_Page), answer, where)
     total = (answer.get("pagination") or {}).get("total") or 0
     return list(answer.get("data") or []), int(total)
 
 
 def token(answer: dict[str, Any], *, where: str) -> tuple[str, float]:
     """The token and its lifetime in seconds; an absent lifetime is the documented hour."""
-    _check(_TOKEN, answer, where)
+    _check(_adapter(_Token), answer, where)
     raw = answer.get("expiresIn")
     lifetime = DEFAULT_TOKEN_LIFETIME if raw in (None, "") else float(raw)
     if not math.isfinite(lifetime) or lifetime <= 0:

@@ -46,11 +46,20 @@ def label(given: str, project: Path | None = None) -> str:
 def finder(paths: Sequence[str], given_labels: Sequence[str]) -> Callable[[str], str]:
     """For a file, the label of the first path argument it was found under (the one ``find_files`` kept it
     for); the arguments are made absolute once, not once per file."""
-    folders = [(Path(os.path.abspath(given)), name) for given, name in zip(paths, given_labels, strict=True)]
+    folders = [(_absolute(given), name) for given, name in zip(paths, given_labels, strict=True)]
     fallback = given_labels[0] if given_labels else markers.ANCHOR
 
     def root_of(file: str) -> str:
-        target = Path(os.path.abspath(file))
-        return next((name for root, name in folders if target == root or target.is_relative_to(root)), fallback)
+        # Asked once per manifest: absolute, normalised paths compared as strings, at a separator, as
+        # Path.is_relative_to compares them, without building two paths a file.
+        target = _absolute(file)
+        for root, name in folders:
+            if target == root or target.startswith(root.rstrip(os.sep) + os.sep):
+                return name
+        return fallback
 
     return root_of
+
+
+def _absolute(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))

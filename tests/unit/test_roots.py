@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.desired import roots
 from reconciler.planning import markers
+
+from .helpers import PROPERTY
 
 
 @pytest.fixture
@@ -53,3 +58,18 @@ def test_a_file_counts_under_the_first_path_that_holds_it(repository: Path, monk
     root_of = roots.finder(paths, given)
     assert root_of("jobs/ml/train.yaml") == "jobs/ml"
     assert root_of(str(repository / "jobs" / "other.yaml")) == "jobs"
+
+
+FILES = ["a/b/j.yaml", "a/bc/j.yaml", "a/bcd.yaml", "a/j.yaml", "/tmp/x/y/j.yaml", "/tmp/xy.yaml", "b/c/d.yaml"]
+ARGUMENTS = ["a", "a/b", "a/bc", "/", "/tmp/x", "./a/../a/b", "b//c"]
+
+
+@given(arguments=st.lists(st.sampled_from(ARGUMENTS), min_size=1, max_size=3), file=st.sampled_from(FILES))
+@PROPERTY
+def test_the_root_of_a_file_is_the_first_argument_holding_it_as_paths_hold_it(arguments: list[str], file: str) -> None:
+    # Compared as strings for speed: the answer must be Path.is_relative_to's, at a separator ("a/bc" is not in "a/b").
+    labels = [f"label-{index}" for index in range(len(arguments))]
+    target = Path(os.path.abspath(file))
+    pairs = zip(arguments, labels, strict=True)
+    holding = [name for root, name in pairs if target.is_relative_to(os.path.abspath(root))]
+    assert roots.finder(arguments, labels)(file) == (holding[0] if holding else labels[0])

@@ -8,7 +8,7 @@ compares equal to the value that was written. Everything here is pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -132,31 +132,24 @@ def integral_floats(value: Any) -> Any:
     a mapping or list with nothing to change is returned as it is, not copied (no caller changes a value in
     place), so a job's state shares the parsed answer's objects instead of doubling them.
     """
+    pairs: Iterable[tuple[Any, Any]]
+    copy: Callable[[Any], Any]
     if isinstance(value, dict):
-        changed: dict[Any, Any] | None = None
-        for key, item in value.items():
-            if item.__class__ in KEPT:
-                continue
-            new = integral_floats(item)
-            if new is not item:
-                if changed is None:
-                    changed = dict(value)
-                changed[key] = new
-        return value if changed is None else changed
-    if isinstance(value, list):
-        items: list[Any] | None = None
-        for index, item in enumerate(value):
-            if item.__class__ in KEPT:
-                continue
-            new = integral_floats(item)
-            if new is not item:
-                if items is None:
-                    items = list(value)
-                items[index] = new
-        return value if items is None else items
-    if isinstance(value, float) and value.is_integer():  # false for inf and nan
-        return int(value)
-    return value
+        pairs, copy = value.items(), dict
+    elif isinstance(value, list):
+        pairs, copy = enumerate(value), list
+    else:
+        return int(value) if isinstance(value, float) and value.is_integer() else value  # not for inf and nan
+    changed: Any = None
+    for key, item in pairs:
+        if item.__class__ in KEPT:
+            continue
+        new = integral_floats(item)
+        if new is not item:
+            if changed is None:
+                changed = copy(value)
+            changed[key] = new
+    return value if changed is None else changed
 
 
 KEPT: Final = frozenset({str, int, bool, type(None)})

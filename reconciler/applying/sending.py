@@ -29,7 +29,7 @@ class Counted(Protocol):
 
 
 class Sender(Protocol):
-    """What applying needs of an API client (:class:`reconciler.api.Sender` is one): the calls a plan
+    """What applying needs of an API client (:class:`reconciler.api.endpoints.Client` is one): the calls a plan
     makes, and the read that tells a launch refused from a launch already done. Applying names no client of
     its own, so it can be driven by any, and the HTTP edge and the writing edge do not depend on each other."""
 

@@ -1,8 +1,8 @@
 """The command line (``reconciler``): the only package that prints or exits.
 
-``app`` holds the group and its error handling, ``options`` the shared flags, ``planning``, ``showing``,
-``applying`` and ``importing`` the commands of each family, ``commands`` the small ones and the entry point,
-``output`` what they show and ``running`` how their coroutines run.
+``app`` holds the group, its error handling and its decorators, ``options`` the shared flags, ``planning``,
+``showing``, ``applying``, ``importing`` and ``resolving`` the commands of each family, ``commands`` the small
+ones and the entry point, ``output`` what they show and ``running`` how their coroutines run.
 """
 
 from reconciler.cli.app import cli

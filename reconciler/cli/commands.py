@@ -114,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(argv) if argv is not None else sys.argv[1:]
     command = next((arg for arg in args if not arg.startswith("-")), "")
     if command != "emulator":  # a server lives long and frees as it goes: the default suits it
+        from reconciler.cli import running
+
         gc.set_threshold(*GC_THRESHOLDS)
+        running.owns_process = True  # and the prepared manifests may be frozen out of the collector's walks
     try:
         cli.main(args=args, prog_name="reconciler")
     finally:

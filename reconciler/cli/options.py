@@ -281,7 +281,10 @@ def prepare(
     )
     # The manifests, parsed and validated, live until the run ends: frozen, the collector stops walking them at
     # every collection of the plan that follows (a tenth of a 10,000-job plan went there).
-    import gc
+    from reconciler.cli import running
 
-    gc.freeze()
+    if running.owns_process:
+        import gc
+
+        gc.freeze()
     return prepared, settings_from(api, context), chosen

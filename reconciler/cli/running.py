@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 Result = TypeVar("Result")
 
+# Set by the entry point (``commands.main``), which owns the process: only then may a run tune the collector
+# for itself. A program that embeds the tool (it calls ``cli``) keeps its collector as it set it.
+owns_process = False
+
 
 def run_async(work: Coroutine[Any, Any, Result]) -> Result:
     """``asyncio.run``, handing the result back outside the task.

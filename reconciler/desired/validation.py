@@ -1,7 +1,8 @@
 """Documents to manifests, or every problem at once, each with the position the user has to fix.
 
-Pydantic checks each document's shape; the checks that need more than one document (duplicate job ids) or
-that pydantic cannot express well (credentials written in plain text, malformed references) run here too.
+Pydantic checks each document's shape, :mod:`~reconciler.desired.checks` what pydantic cannot express well
+(credentials written in plain text, malformed references), and this module what needs more than one document
+(duplicate job ids); :mod:`~reconciler.desired.wording` says each problem in words.
 """
 
 from __future__ import annotations

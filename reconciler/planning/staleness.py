@@ -14,7 +14,8 @@ def stale(
 ) -> list[str]:
     """What moved on the server since ``job`` was planned: the job's existence and state, and every unit its
     calls depend on. Values are compared in their redacted form, so a secret is compared by its fingerprint;
-    ``secrets`` are those of :func:`secret_values`, masked by value as the plan masked them.
+    ``secrets`` are those of :func:`~reconciler.planning.masking.secret_values`, masked by value as the plan
+    masked them.
     """
     expected = job.basis.get(plans.STATE, plans.DRAFT)
     now = current.lifecycle if current is not None else None

@@ -167,3 +167,15 @@ def test_a_secret_never_reaches_the_output(emulator: Control, run: Any, env: dic
             assert secret not in outcome.stdout + outcome.stderr
     text = run("plan", "examples/jobs").stdout
     assert "dataSource.params.accessKey: (sensitive value changed: " in text
+
+
+def test_a_program_that_embeds_the_tool_keeps_its_collector(emulator: Control, run: Any) -> None:
+    """Only the entry point, which owns the process, freezes the prepared manifests out of the collector; a
+    run through ``cli`` (as this fixture's is) leaves the host's collector as the host set it."""
+    import gc
+
+    emulator.seed_file(SEED)
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
+    outcome = run("plan", "examples/jobs")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert (gc.get_freeze_count(), gc.get_threshold()) == (frozen, thresholds)

@@ -150,7 +150,7 @@ def test_a_project_file_error_points_at_its_line(tmp_path: Path) -> None:
 
 def test_the_project_schema_file_matches_the_models() -> None:
     assert PROJECT_SCHEMA.read_text(encoding="utf-8") == projects.json_schema_text(), (
-        "schemas/project.schema.json is out of date with reconciler/projects.py: "
+        "schemas/project.schema.json is out of date with reconciler/desired/projects.py: "
         "run `python -m reconciler.desired.projects > schemas/project.schema.json`"
     )
 

@@ -34,7 +34,7 @@ def validator() -> jsonschema.protocols.Validator:
 def test_the_schema_file_matches_the_models() -> None:
     assert SCHEMA_FILE.exists(), f"schemas/job-manifest.schema.json is missing: run `{REGENERATE}`"
     assert SCHEMA_FILE.read_text(encoding="utf-8") == manifests.json_schema_text(), (
-        f"schemas/job-manifest.schema.json is out of date with reconciler/manifests.py: run `{REGENERATE}`"
+        f"schemas/job-manifest.schema.json is out of date with reconciler/desired/manifests.py: run `{REGENERATE}`"
     )
 
 

@@ -49,7 +49,7 @@ def prepare(
     """Validate (as ``context``'s environment gets the manifests), select and resolve references; an unset
     variable is a manifest error at its position. ``parsing`` is the parse of ``paths``, if begun already."""
     context = context or environments.Context()
-    loaded = validating.load(paths, max_bytes=max_bytes, context=context, parsing=parsing)
+    loaded = validating.load(paths, max_bytes=max_bytes, context=context, parsing=parsing, keep_data=False)
     selection = replace(selection, key_prefix=context.key_prefix)
     entries = [entry for entry in loaded if selection.keeps(entry)]
     unmatched = selection.unmatched(loaded)

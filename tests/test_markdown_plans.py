@@ -3,6 +3,7 @@ as GitHub shows it (rendered by cmark-gfm, asserted on the HTML)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_markdown_links_to_the_commit_when_ci_names_it() -> None:
     plan = _plan()
     located = plans.Plan(
         tuple(
-            plans.JobPlan(**{**job.__dict__, "lines": {"config.taskTimeout": 7}}) if job.job_id == "job-update" else job
+            dataclasses.replace(job, lines={"config.taskTimeout": 7}) if job.job_id == "job-update" else job
             for job in plan.jobs
         ),
         plan.requests,
@@ -184,7 +185,7 @@ def _nasty_plan() -> plans.Plan:
 
 
 def _with_lines(plan: plans.Plan) -> plans.Plan:
-    jobs = tuple(plans.JobPlan(**{**job.__dict__, "lines": {c.dotted: 9 for c in job.changes}}) for job in plan.jobs)
+    jobs = tuple(dataclasses.replace(job, lines={c.dotted: 9 for c in job.changes}) for job in plan.jobs)
     return plans.Plan(jobs, plan.requests)
 
 

@@ -46,7 +46,9 @@ def validate(paths: tuple[str, ...], max_file_bytes: int, *, project: ProjectFla
 
         if project.env or os.environ.get(contexts.ENV_VARIABLE):
             context = context_from(paths, project, max_file_bytes)
-            entries = validation.load(paths, max_bytes=max_file_bytes, context=context, parsing=parsing)
+            entries = validation.load(
+                paths, max_bytes=max_file_bytes, context=context, parsing=parsing, keep_data=False
+            )
             click.echo(f"{_manifests(len(entries))} valid in environment {context.env}.")
             return EXIT_OK
         every = contexts.every(

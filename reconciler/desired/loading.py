@@ -22,7 +22,7 @@ from reconciler.desired import discovery, limits, yamldata, yamlparser
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Document:
     """One YAML document of a manifest file, as plain data."""
 

@@ -45,7 +45,7 @@ class Selection:
         return missing + [f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in labels]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Managed:
     """A valid manifest as planning needs it once its desired state is built: where it was found, how its job
     is named, and whether it asks for a launch. The rest of the manifest lives on in the desired state; its

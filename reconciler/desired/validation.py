@@ -46,11 +46,14 @@ def load(
     max_bytes: int = limits.DEFAULT_MAX_BYTES,
     context: environments.Context | None = None,
     parsing: loading.Parsing | None = None,
+    keep_data: bool = True,
 ) -> list[Entry]:
     """Every manifest under ``paths``, as ``context``'s environment gets it; raises :class:`errors.ManifestErrors`
     with all problems of all files. ``parsing`` is the parse of ``paths`` if the caller began it already.
 
     Each share of the files is validated as soon as it is parsed, while the next shares are still parsing.
+    Without ``keep_data`` an entry keeps where its document was, not its parsed tree: a caller that needs only
+    the manifests lets 10,000 trees go as they are validated instead of holding them all at once.
     """
     context = context or environments.Context()
     entries: list[Entry] = []
@@ -59,7 +62,9 @@ def load(
         for documents, found in run.chunks():
             problems += found
             valid, invalid = _entries(_manifests_only(documents, context), context)
-            entries += valid
+            entries += (
+                valid if keep_data else [replace(entry, document=replace(entry.document, data=None)) for entry in valid]
+            )
             problems += invalid
     problems.extend(_duplicate_ids(entries))
     if problems:

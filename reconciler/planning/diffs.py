@@ -36,7 +36,7 @@ class _Absent:
 ABSENT: Final = _Absent()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One field that differs; ``before`` is the server's value, ``after`` the manifest's."""
 

@@ -32,7 +32,7 @@ _LINE: Final = re.compile(
 ANCHOR: Final = "."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Marker:
     """Whose job this is: a manifest's key (or fixed id) and the generation created for it."""
 
@@ -131,7 +131,7 @@ def generation_id(key: str, generation: int) -> str:
     return str(uuid.uuid5(names.KEY_NAMESPACE, name))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """How a manifest names its job: a fixed id, or a key whose generations have derived ids."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.planning import diffs, names, redaction, references, states
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """A job's secrets, by value, and whether any value of it needs masking at all.
 
@@ -64,7 +64,7 @@ def secrets_of(desired: Mapping[str, states.Job], sensitive: Mapping[str, frozen
     return values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mask:
     """How one job's values are shown: by its sensitive paths, under the account's fingerprint key, with its
     secrets masked by value. ``needed`` false means nothing of the job is secret: every method returns its

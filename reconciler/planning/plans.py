@@ -37,7 +37,7 @@ WRITING = frozenset({Action.CREATE, Action.UPDATE, Action.LAUNCH, Action.REPLACE
 FINISHED = frozenset({"JOB_STATE_COMPLETE", "JOB_STATE_FAILED"})  # every other started state is still running
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """One request apply would send; ``body`` is redacted, ``target`` the job it addresses."""
 
@@ -61,7 +61,7 @@ class Requests:
         return Requests(self.reads + other.reads, self.writes + other.writes, self.retries + other.retries)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobPlan:
     job_id: str
     source: str
@@ -157,7 +157,7 @@ class Options:
     prune: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Inputs:
     """Everything a job's plan is made from; ``current`` is ``None`` when the job does not exist."""
 

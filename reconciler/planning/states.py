@@ -66,7 +66,7 @@ def unit_path(unit: str) -> tuple[str, ...]:
     return UNIT_PATHS.get(unit) or tuple(unit.split("."))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """A job as the reconciler compares it: identity, lifecycle and normalised units.
 

@@ -190,8 +190,6 @@ async def apply(
 
 def _secret_values(prepared: Prepared) -> set[str]:
     """Every secret the manifests hold, by value, from what preparing found: scrubbed from API error messages."""
-    if prepared.exposures.keys() != prepared.desired.keys():
-        return masking.secrets_of(prepared.desired, prepared.sensitive)
     return {secret for exposure in prepared.exposures.values() for secret in exposure.secrets}
 
 

@@ -177,6 +177,7 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
         limits.scan(name, text)
     documents = []
     try:
+        anchored = "&" in text  # no anchor, no alias: nodes are counted, not remembered
         loader = yamlparser.loader_class()(text)
         for index, node in enumerate(yamlparser.nodes(loader)):
             if index >= limits.MAX_DOCUMENTS:
@@ -184,7 +185,6 @@ def _load_file(path: Path, max_bytes: int) -> list[Document]:
                 raise limits.errors_at(name, node.start_mark if node is not None else None, message)
             if node is None:
                 continue
-            anchored = "&" in text  # no anchor, no alias: nodes are counted, not remembered
             data, tree = yamldata.construct_document(loader, node, limit=limits.MAX_EXPANDED_NODES, anchored=anchored)
             if not tree:
                 limits.check_expansion(name, data, node.start_mark.line + 1)

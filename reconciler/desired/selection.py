@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from reconciler.desired import loading, manifests
 from reconciler.desired import validation as validating
@@ -51,15 +51,14 @@ class Managed:
     is named, and whether it asks for a launch. The rest of the manifest lives on in the desired state; its
     parsed tree and validated model are let go (at 10,000 manifests, a third of a plan's memory)."""
 
-    document: loading.Document  # its position; the data is dropped
+    document: loading.Document  # its position (validation.load(keep_data=False) dropped its data)
     metadata: manifests.Metadata
     job_id: str
     run: bool = False
 
     @classmethod
     def of(cls, entry: validating.Entry) -> Managed:
-        document = replace(entry.document, data=None)
-        return cls(document, entry.manifest.metadata, entry.job_id, entry.manifest.spec.run)
+        return cls(entry.document, entry.manifest.metadata, entry.job_id, entry.manifest.spec.run)
 
     @property
     def source(self) -> str:

@@ -113,16 +113,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     import gc
     import sys
 
+    from reconciler.cli import running
+
     args = list(argv) if argv is not None else sys.argv[1:]
     command = next((arg for arg in args if not arg.startswith("-")), "")
     if command != "emulator":  # a server lives long and frees as it goes: the default suits it
-        from reconciler.cli import running
-
         gc.set_threshold(*GC_THRESHOLDS)
         running.owns_process = True  # and the prepared manifests may be frozen out of the collector's walks
     try:
         cli.main(args=args, prog_name="reconciler")
     finally:
+        running.owns_process = False  # a caller that went on (a test calling main) owns it again
         # The run is over: at exit the collector would walk every object left, only for them to be freed
         # anyway (60-100 ms after a plan of 1,000 jobs). Frozen objects are skipped; they are still freed.
         gc.freeze()

@@ -9,12 +9,13 @@ drawn often.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.desired import checks
+from reconciler.desired import checks, limits
 from reconciler.planning import diffs, masking, names, redaction, references, states
 
 from .helpers import PROPERTY
@@ -154,3 +155,14 @@ def test_integral_floats_turns_integral_doubles_into_ints_and_nothing_else(value
         return item
 
     assert _same(states.integral_floats(value), reference(value))
+
+
+DIGITISH = st.text(alphabet=st.sampled_from("0123456789 x-\n٣½²"), max_size=120) | st.text(max_size=60)
+
+
+@PROPERTY
+@given(st.lists(DIGITISH, max_size=4).map("".join), st.integers(0, 3))
+def test_the_long_number_search_finds_what_the_pattern_finds(text: str, runs: int) -> None:
+    text = text + "7" * (limits.MAX_DIGITS - 2 + runs) + text  # runs around the limit, often
+    pattern = re.compile(rf"[0-9]{{{limits.MAX_DIGITS},}}")
+    assert limits.has_long_number(text) == (pattern.search(text) is not None)

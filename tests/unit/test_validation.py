@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler import errors
-from reconciler.desired import jobs, validation
+from reconciler.desired import jobs, limits, validation
 
 from .helpers import EXAMPLES, FIXTURES
 
@@ -240,6 +241,22 @@ def test_a_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
     (problem,) = raised.value.problems
     assert str(problem.position) == f"{path}:1:1"
     assert "over the limit of 100" in problem.message
+
+
+def test_a_file_that_grows_while_read_is_read_no_further_than_the_limit() -> None:
+    """What a file says its size is and what it holds can differ (it is being written): a pipe stands in for it."""
+    reading, writing = os.pipe()
+    try:
+        os.write(writing, b"x" * 500)
+        os.close(writing)
+        assert limits._read_at_most(reading, 10, 100) == b"x" * 101  # one past the limit: seen to be too large
+    finally:
+        os.close(reading)
+
+
+def test_a_file_as_large_as_it_says_is_read_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", MANIFEST_HEAD)
+    assert limits.read_text(path, max_bytes=len(MANIFEST_HEAD.encode())) == MANIFEST_HEAD
 
 
 def test_an_empty_file_holds_no_job(tmp_path: Path) -> None:

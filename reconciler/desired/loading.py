@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ class Document:
     index: int
     line: int
     data: Any
+
+    def __reduce__(self) -> tuple[type[Document], tuple[str, int, int, Any]]:
+        """Pickled as its fields in order: each crosses from a parsing worker, and the pickling a slotted
+        dataclass gets by default looks its fields up again for every document (twice the cost of the tree)."""
+        return Document, (self.file, self.index, self.line, self.data)
 
 
 def load(
@@ -82,7 +88,7 @@ class Parsing:
         _current[:] = [self._current]  # inherited by the forked workers, which write to it
         self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=self._context)
         self._futures = [
-            self._pool.submit(_load_chunk, chunk, max_bytes, slot) for slot, chunk in enumerate(self._chunks)
+            self._pool.submit(_load_pickled, chunk, max_bytes, slot) for slot, chunk in enumerate(self._chunks)
         ]
 
     def __enter__(self) -> Parsing:
@@ -110,7 +116,7 @@ class Parsing:
 
         try:
             for future in self._futures:
-                yield future.result()
+                yield pickle.loads(future.result())
         except concurrent.futures.process.BrokenProcessPool:
             # A worker died (the C parser can crash on a file no check foresaw): name the files parsed then.
             busy = [self._chunks[slot][index] for slot, index in enumerate(self._current) if index >= 0]
@@ -146,6 +152,13 @@ def _crashers(busy: Sequence[Path], max_bytes: int, context: Any) -> list[Path]:
         if process.exitcode != 0:
             crashed.append(path)
     return crashed or list(busy)
+
+
+def _load_pickled(files: Sequence[Path], max_bytes: int, slot: int) -> bytes:
+    """A worker's share, pickled by the worker itself: the executor unpickles each result as it arrives, and
+    shares parsed faster than they are validated would otherwise wait as trees (ten times their pickle's
+    size); as bytes, only the share being validated is ever a tree in the parent."""
+    return pickle.dumps(_load_chunk(files, max_bytes, slot), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _load_chunk(

@@ -6,6 +6,7 @@ This is the one place that knows the order of the steps; the CLI calls it and re
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -64,7 +65,14 @@ def prepare(
     problems: list[errors.ManifestProblem] = []
     keys = context.key_variables
     usable = {name: value for name, value in environ.items() if name not in keys} if keys else environ
-    for entry in entries:
+    managed: list[Managed] = []
+    # Each entry is let go once its desired state is built: its validated model is no longer held beside the
+    # desired states of all the others (at 10,000 manifests, tens of megabytes of the peak).
+    queue = collections.deque(entries)
+    del entries, loaded
+    while queue:
+        entry = queue.popleft()
+        managed.append(Managed.of(entry))
         wanted = jobs.from_manifest(entry.manifest)
         resolved, missing = references.resolve(wanted, usable)
         for item in missing:
@@ -81,10 +89,9 @@ def prepare(
     anchor = context.project.folder if context.project is not None else None
     given = [roots.label(path, anchor) for path in paths]
     root_of = roots.finder(paths, given)
-    found_under = {entry.job_id: root_of(entry.document.file) for entry in entries}
+    found_under = {entry.job_id: root_of(entry.document.file) for entry in managed}
     scope = markers.Scope.of(given, context.env)
-    managed = tuple(map(Managed.of, entries))
-    return Prepared(managed, desired, sensitive, declared, scope, found_under, exposures)
+    return Prepared(tuple(managed), desired, sensitive, declared, scope, found_under, exposures)
 
 
 @dataclass(frozen=True)

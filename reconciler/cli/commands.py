@@ -106,24 +106,37 @@ def schema() -> None:
 GC_THRESHOLDS: Final = (50_000, 10, 10)
 
 
+PYDANTIC_PLUGINS: Final = "PYDANTIC_DISABLE_PLUGINS"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The process's entry point (the ``reconciler`` script, ``python -m reconciler``): it tunes the collector
     for one run (not for the emulator, a long-lived server) and freezes the heap when the run ends. A program
     that embeds the tool calls ``cli`` instead."""
     import gc
+    import os
     import sys
 
     from reconciler.cli import running
 
     args = list(argv) if argv is not None else sys.argv[1:]
     command = next((arg for arg in args if not arg.startswith("-")), "")
+    plugins_unset = False
     if command != "emulator":  # a server lives long and frees as it goes: the default suits it
         gc.set_threshold(*GC_THRESHOLDS)
+        # pydantic looks for plugins in the entry points of every installed distribution when it first
+        # validates (20-30 ms in this project's own environment, more in a larger one), and a plugin found
+        # there would be handed every manifest it validates. The tool has none; set the variable to have them.
+        plugins_unset = PYDANTIC_PLUGINS not in os.environ
+        if plugins_unset:
+            os.environ[PYDANTIC_PLUGINS] = "__all__"
         running.owns_process = True  # and the prepared manifests may be frozen out of the collector's walks
     try:
         cli.main(args=args, prog_name="reconciler")
     finally:
         running.owns_process = False  # a caller that went on (a test calling main) owns it again
+        if plugins_unset:  # pydantic has looked by now, once for the process: the environment is given back
+            os.environ.pop(PYDANTIC_PLUGINS, None)
         # The run is over: at exit the collector would walk every object left, only for them to be freed
         # anyway (60-100 ms after a plan of 1,000 jobs). Frozen objects are skipped; they are still freed.
         gc.freeze()

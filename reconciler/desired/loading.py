@@ -84,7 +84,7 @@ class Parsing:
         self._chunks = [files[start : start + size] for start in range(0, len(files), size)]
         log.debug("loading %d files in %d processes", len(files), workers)
         self._context = multiprocessing.get_context("fork")
-        self._current = self._context.Array("l", [-1] * len(self._chunks), lock=False)
+        self._current = _shared_slots(len(self._chunks))
         _current[:] = [self._current]  # inherited by the forked workers, which write to it
         self._pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=self._context)
         self._futures = [
@@ -139,6 +139,18 @@ class Parsing:
 
 
 _CRASHED: Final = "the YAML parser crashed on this file: refused"
+
+
+def _shared_slots(count: int) -> memoryview:
+    """``count`` integers, -1 each, that forked workers write and the parent reads: an anonymous shared mapping
+    (``multiprocessing.Array`` would import ctypes first, 15-20 ms before the first worker can start)."""
+    import array
+    import mmap
+
+    slots = memoryview(mmap.mmap(-1, 8 * count)).cast("q")
+    slots[:] = array.array("q", [-1] * count)
+    return slots
+
 _current: list[Any] = []  # in a worker, which file of its chunk it is parsing, for the parent to name on a crash
 
 

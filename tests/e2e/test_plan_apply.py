@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import EXAMPLES, SEED, Control
 
 NIGHTLY = "7728ba38-f0a0-4319-ae28-07734448a334"
@@ -179,3 +181,40 @@ def test_a_program_that_embeds_the_tool_keeps_its_collector(emulator: Control, r
     outcome = run("plan", "examples/jobs")
     assert outcome.exit_code == 0, outcome.stderr
     assert (gc.get_freeze_count(), gc.get_threshold()) == (frozen, thresholds)
+
+
+def test_the_entry_point_pauses_the_collector_only_while_preparing(
+    emulator: Control, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preparing forms no cycle worth the collector's walks; the HTTP phases do (about 90 objects a request),
+    so the collector is on again before the first one."""
+    import gc
+
+    from reconciler import pipeline
+    from reconciler.api import fetching
+    from reconciler.cli import commands
+
+    emulator.seed_file(SEED)
+    seen: dict[str, bool] = {}
+    real_prepare, real_fetch = pipeline.prepare, fetching.fetch
+
+    def prepare(*args: Any, **kwargs: Any) -> Any:
+        seen["preparing"] = gc.isenabled()
+        return real_prepare(*args, **kwargs)
+
+    async def fetch(*args: Any, **kwargs: Any) -> Any:
+        seen["fetching"] = gc.isenabled()
+        return await real_fetch(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "prepare", prepare)
+    monkeypatch.setattr(fetching, "fetch", fetch)
+    thresholds = gc.get_threshold()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            commands.main(["plan", "examples/jobs"])
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+    assert exited.value.code == 0
+    assert seen == {"preparing": False, "fetching": True}
+    assert gc.isenabled()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support import ROOT
 
-PLUGIN = '''
+PLUGIN = """
 import os
 
 
@@ -29,7 +29,7 @@ class Spy:
 
 
 plugin = Spy()
-'''
+"""
 
 
 @pytest.fixture

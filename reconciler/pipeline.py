@@ -6,7 +6,6 @@ This is the one place that knows the order of the steps; the CLI calls it and re
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -14,9 +13,9 @@ from typing import TYPE_CHECKING
 from reconciler import errors, settings
 from reconciler.api import auth, endpoints, fetching
 from reconciler.applying import sending
-from reconciler.desired import environments, imports, jobs, limits, loading, positions, roots
+from reconciler.desired import environments, imports, limits, loading, positions, roots
 from reconciler.desired import validation as validating
-from reconciler.desired.selection import Managed, Prepared, Selection
+from reconciler.desired.selection import Answers, Building, Prepared, Selection
 from reconciler.planning import (
     markers,
     masking,
@@ -24,7 +23,6 @@ from reconciler.planning import (
     planner,
     plans,
     redaction,
-    references,
     reports,
     staleness,
     states,
@@ -50,48 +48,34 @@ def prepare(
     """Validate (as ``context``'s environment gets the manifests), select and resolve references; an unset
     variable is a manifest error at its position. ``parsing`` is the parse of ``paths``, if begun already."""
     context = context or environments.Context()
-    loaded = validating.load(paths, max_bytes=max_bytes, context=context, parsing=parsing, keep_data=False)
     selection = replace(selection, key_prefix=context.key_prefix)
-    entries = [entry for entry in loaded if selection.keeps(entry)]
-    unmatched = selection.unmatched(loaded)
-    if unmatched:
-        raise errors.ConfigError("no manifest matches " + ", ".join(unmatched))
-    if not entries and (selection.targets or selection.selectors):
-        raise errors.ConfigError("the selection (--target, --exclude, --selector) leaves no manifest to plan")
-    desired: dict[str, states.Job] = {}
-    declared: dict[str, states.Job] = {}
-    sensitive: dict[str, frozenset[redaction.Path]] = {}
-    exposures: dict[str, masking.Exposure] = {}
-    problems: list[errors.ManifestProblem] = []
     keys = context.key_variables
     usable = {name: value for name, value in environ.items() if name not in keys} if keys else environ
-    managed: list[Managed] = []
-    # Each entry is let go once its desired state is built: its validated model is no longer held beside the
-    # desired states of all the others (at 10,000 manifests, tens of megabytes of the peak).
-    queue = collections.deque(entries)
-    del entries, loaded
-    while queue:
-        entry = queue.popleft()
-        managed.append(Managed.of(entry))
-        wanted = jobs.from_manifest(entry.manifest)
-        resolved, missing = references.resolve(wanted, usable)
-        for item in missing:
-            where = positions.locate(entry.document.file, entry.document.index, ("spec", *item.path))
-            reason = "holds a project environment's API key: a manifest may not reference it"
-            reason = reason if item.variable in keys else item.reason
-            problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {reason}"))
-        desired[entry.job_id] = resolved
-        declared[entry.job_id] = wanted
-        sensitive[entry.job_id] = found = references.sensitive_paths(wanted)
-        exposures[entry.job_id] = masking.exposure_of(resolved, found, desired=True)
-    if problems:
-        raise errors.ManifestErrors(problems)
+    building = Building(usable, keys)
+    answers = Answers()
+    # Each share's desired states are built as soon as it is validated, while later shares still parse; the
+    # validation problems of every file are raised once the last share is in, before anything built is used.
+    for share in validating.shares(paths, max_bytes=max_bytes, context=context, parsing=parsing, keep_data=False):
+        for entry in share:
+            answers.add(selection, entry)
+            if selection.keeps(entry):
+                building.add(entry)
+        del share  # each entry's validated model goes once its desired state is built
+    unmatched = selection.unanswered(answers)
+    if unmatched:
+        raise errors.ConfigError("no manifest matches " + ", ".join(unmatched))
+    if not building.managed and (selection.targets or selection.selectors):
+        raise errors.ConfigError("the selection (--target, --exclude, --selector) leaves no manifest to plan")
+    if building.problems:
+        raise errors.ManifestErrors(building.problems)
+    managed = building.managed
     anchor = context.project.folder if context.project is not None else None
     given = [roots.label(path, anchor) for path in paths]
     root_of = roots.finder(paths, given)
     found_under = {entry.job_id: root_of(entry.document.file) for entry in managed}
     scope = markers.Scope.of(given, context.env)
-    return Prepared(tuple(managed), desired, sensitive, declared, scope, found_under, exposures)
+    built = building
+    return Prepared(tuple(managed), built.desired, built.sensitive, built.declared, scope, found_under, built.exposures)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ class Document:
     line: int
     data: Any
 
+    def without_data(self) -> Document:
+        """Where the document was, without its tree: what later reports need of a document once it is validated."""
+        return Document(self.file, self.index, self.line, None)
+
     def __reduce__(self) -> tuple[type[Document], tuple[str, int, int, Any]]:
         """Pickled as its fields in order: each crosses from a parsing worker, and the pickling a slotted
         dataclass gets by default looks its fields up again for every document (twice the cost of the tree)."""
@@ -150,6 +154,7 @@ def _shared_slots(count: int) -> memoryview:
     slots = memoryview(mmap.mmap(-1, 8 * count)).cast("q")
     slots[:] = array.array("q", [-1] * count)
     return slots
+
 
 _current: list[Any] = []  # in a worker, which file of its chunk it is parsing, for the parent to name on a crash
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from reconciler.desired import loading, manifests
+from reconciler import errors
+from reconciler.desired import jobs, loading, manifests, positions
 from reconciler.desired import validation as validating
-from reconciler.planning import markers, masking, redaction, states
+from reconciler.planning import markers, masking, redaction, references, states
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,27 @@ class Selection:
             return False
         return all(labels.get(name) == value for name, value in self.selectors)
 
-    def unmatched(self, entries: Sequence[validating.Entry]) -> list[str]:
-        """Each ``--target`` and ``--selector`` that no manifest answers to: a typo there would otherwise plan
-        nothing and exit 0, reading as "in sync"."""
-        names = {name for entry in entries for name in self.names(entry)}
-        labels = {item for entry in entries for item in entry.manifest.metadata.labels.items()}
-        missing = [f"--target {target}" for target in self.targets if target not in names]
-        return missing + [f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in labels]
+    def unanswered(self, answers: Answers) -> list[str]:
+        """Each ``--target`` and ``--selector`` that no manifest answers to (a typo there would otherwise plan
+        nothing and exit 0, reading as "in sync"), from the answers gathered as the manifests were validated."""
+        missing = [f"--target {target}" for target in self.targets if target not in answers.names]
+        return missing + [
+            f"--selector {name}={value}" for name, value in self.selectors if (name, value) not in answers.labels
+        ]
+
+
+@dataclass
+class Answers:
+    """The names and labels the manifests of a run answer to (every manifest, selected or not)."""
+
+    names: set[str | None] = field(default_factory=set)
+    labels: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, selection: Selection, entry: validating.Entry) -> None:
+        if selection.targets:
+            self.names |= selection.names(entry)
+        if selection.selectors:
+            self.labels.update(entry.manifest.metadata.labels.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +96,32 @@ class Prepared:
         """How the entry's job is named, and the root and environment a job created for it records."""
         root = self.roots.get(entry.job_id, markers.ANCHOR)
         return markers.Identity(entry.job_id, entry.metadata.key, root, self.scope.env)
+
+
+@dataclass
+class Building:
+    """The desired states of the selected manifests, built one manifest at a time as validation hands them over,
+    and the references found unset on the way (reported only if validation found nothing)."""
+
+    environ: Mapping[str, str]
+    keys: Collection[str]  # the project environments' API key variables, which no manifest may reference
+    managed: list[Managed] = field(default_factory=list)
+    desired: dict[str, states.Job] = field(default_factory=dict)
+    declared: dict[str, states.Job] = field(default_factory=dict)
+    sensitive: dict[str, frozenset[redaction.Path]] = field(default_factory=dict)
+    exposures: dict[str, masking.Exposure] = field(default_factory=dict)
+    problems: list[errors.ManifestProblem] = field(default_factory=list)
+
+    def add(self, entry: validating.Entry) -> None:
+        self.managed.append(Managed.of(entry))
+        wanted = jobs.from_manifest(entry.manifest)
+        resolved, missing = references.resolve(wanted, self.environ)
+        for item in missing:
+            where = positions.locate(entry.document.file, entry.document.index, ("spec", *item.path))
+            reason = "holds a project environment's API key: a manifest may not reference it"
+            reason = reason if item.variable in self.keys else item.reason
+            self.problems.append(errors.ManifestProblem(where, f"environment variable {item.variable} {reason}"))
+        self.desired[entry.job_id] = resolved
+        self.declared[entry.job_id] = wanted
+        self.sensitive[entry.job_id] = found = references.sensitive_paths(wanted)
+        self.exposures[entry.job_id] = masking.exposure_of(resolved, found, desired=True)

@@ -51,25 +51,43 @@ def load(
     """Every manifest under ``paths``, as ``context``'s environment gets it; raises :class:`errors.ManifestErrors`
     with all problems of all files. ``parsing`` is the parse of ``paths`` if the caller began it already.
 
-    Each share of the files is validated as soon as it is parsed, while the next shares are still parsing.
     Without ``keep_data`` an entry keeps where its document was, not its parsed tree: a caller that needs only
     the manifests lets 10,000 trees go as they are validated instead of holding them all at once.
     """
+    found = shares(paths, max_bytes=max_bytes, context=context, parsing=parsing, keep_data=keep_data)
+    return [entry for share in found for entry in share]
+
+
+def shares(
+    paths: Sequence[str],
+    *,
+    max_bytes: int = limits.DEFAULT_MAX_BYTES,
+    context: environments.Context | None = None,
+    parsing: loading.Parsing | None = None,
+    keep_data: bool = True,
+) -> Iterator[list[Entry]]:
+    """:func:`load`, a share of the files at a time: each share is validated as soon as it is parsed, while the
+    next ones are still parsing, and handed over at once, so the caller's work on it overlaps the parse too.
+
+    The valid entries of every share come first; :class:`errors.ManifestErrors`, with all problems of all
+    files (a job managed twice among them), is raised once the last share is handed over. A caller must
+    therefore treat what it built from the shares as provisional until the iteration ends.
+    """
     context = context or environments.Context()
-    entries: list[Entry] = []
+    identities: list[_Identity] = []
     problems: list[errors.ManifestProblem] = []
     with contextlib.nullcontext(parsing) if parsing is not None else loading.Parsing(paths, max_bytes=max_bytes) as run:
         for documents, found in run.chunks():
             problems += found
             valid, invalid = _entries(_manifests_only(documents, context), context)
-            entries += (
-                valid if keep_data else [replace(entry, document=replace(entry.document, data=None)) for entry in valid]
-            )
             problems += invalid
-    problems.extend(_duplicate_ids(entries))
+            identities += map(_Identity.of, valid)
+            if not keep_data:
+                valid = [Entry(entry.document.without_data(), entry.manifest) for entry in valid]
+            yield valid
+    problems.extend(_duplicate_ids(identities))
     if problems:
         raise errors.ManifestErrors(_unique(problems))
-    return entries
 
 
 def load_every(
@@ -123,7 +141,7 @@ def entries_of(
 ) -> tuple[list[Entry], list[errors.ManifestProblem]]:
     """Each document resolved for the context's environment and validated; the ones it leaves out dropped."""
     entries, problems = _entries(documents, context)
-    return entries, [*problems, *_duplicate_ids(entries)]
+    return entries, [*problems, *_duplicate_ids(list(map(_Identity.of, entries)))]
 
 
 def _entries(
@@ -168,20 +186,31 @@ def at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestPro
     return errors.ManifestProblem(where, message)
 
 
-def _duplicate_ids(entries: list[Entry]) -> Iterator[errors.ManifestProblem]:
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """What the check for a job managed twice needs of an entry: not its model, which may be let go meanwhile."""
+
+    job_id: str
+    document: loading.Document
+    by_id: bool  # named by metadata.id (else by its key)
+
+    @classmethod
+    def of(cls, entry: Entry) -> _Identity:
+        return cls(entry.job_id, entry.document, bool(entry.manifest.metadata.id))
+
+    def position(self) -> errors.Position:
+        return at(self.document, ("metadata", "id" if self.by_id else "key"), "").position
+
+
+def _duplicate_ids(identities: list[_Identity]) -> Iterator[errors.ManifestProblem]:
     """Two manifests for one job would fight over it forever: each is reported, naming the other's position."""
-    first: dict[str, Entry] = {}
-    for entry in entries:
-        seen = first.setdefault(entry.job_id, entry)
-        if seen is not entry:
-            here, there = _identity_at(entry), _identity_at(seen)
-            yield errors.ManifestProblem(here.position, f"job {entry.job_id} is already managed by {there.position}")
-            yield errors.ManifestProblem(there.position, f"job {entry.job_id} is also managed by {here.position}")
-
-
-def _identity_at(entry: Entry) -> errors.ManifestProblem:
-    loc: Loc = ("metadata", "id" if entry.manifest.metadata.id else "key")
-    return at(entry.document, loc, "")
+    first: dict[str, _Identity] = {}
+    for identity in identities:
+        seen = first.setdefault(identity.job_id, identity)
+        if seen is not identity:
+            here, there = identity.position(), seen.position()
+            yield errors.ManifestProblem(here, f"job {identity.job_id} is already managed by {there}")
+            yield errors.ManifestProblem(there, f"job {identity.job_id} is also managed by {here}")
 
 
 def _unique(problems: list[errors.ManifestProblem]) -> list[errors.ManifestProblem]:

@@ -259,6 +259,37 @@ def test_a_file_as_large_as_it_says_is_read_whole(tmp_path: Path) -> None:
     assert limits.read_text(path, max_bytes=len(MANIFEST_HEAD.encode())) == MANIFEST_HEAD
 
 
+def test_each_share_is_handed_over_before_the_problems_of_every_file(tmp_path: Path) -> None:
+    write(tmp_path, "a-good.yaml", MANIFEST_HEAD + "  name: fine\n")
+    write(tmp_path, "b-bad.yaml", MANIFEST_HEAD.replace("job-1", "job-2") + "  nmae: typo\n")
+    handed: list[validation.Entry] = []
+
+    def take_every_share() -> None:
+        for share in validation.shares([str(tmp_path)], keep_data=False):
+            handed.extend(share)
+
+    with pytest.raises(errors.ManifestErrors) as raised:
+        take_every_share()
+    assert [(entry.job_id, entry.document.data) for entry in handed] == [("job-1", None)]
+    assert [problem.message for problem in raised.value.problems] == ["unknown key 'nmae' (did you mean 'name'?)"]
+
+
+def test_an_unset_reference_is_reported_only_once_every_manifest_is_valid(tmp_path: Path) -> None:
+    """Desired states are built share by share, before validation has seen every file; what building finds
+    (a variable not set) must not be reported beside, or instead of, a manifest error elsewhere."""
+    from reconciler import pipeline
+
+    write(tmp_path, "a-refs.yaml", MANIFEST_HEAD + "  params:\n    app: {apiKey: '${env:UNSET_KEY}'}\n")
+    bad = write(tmp_path, "b-bad.yaml", MANIFEST_HEAD.replace("job-1", "job-2") + "  nmae: typo\n")
+    with pytest.raises(errors.ManifestErrors) as raised:
+        pipeline.prepare([str(tmp_path)], {})
+    assert [problem.message for problem in raised.value.problems] == ["unknown key 'nmae' (did you mean 'name'?)"]
+    bad.unlink()
+    with pytest.raises(errors.ManifestErrors) as raised:
+        pipeline.prepare([str(tmp_path)], {})
+    assert [problem.message for problem in raised.value.problems] == ["environment variable UNSET_KEY is not set"]
+
+
 def test_an_empty_file_holds_no_job(tmp_path: Path) -> None:
     assert validation.load([str(write(tmp_path, "empty.yaml", "# nothing yet\n"))]) == []
 

@@ -60,7 +60,6 @@ def prepare(
             answers.add(selection, entry)
             if selection.keeps(entry):
                 building.add(entry)
-        del share  # each entry's validated model goes once its desired state is built
     unmatched = selection.unanswered(answers)
     if unmatched:
         raise errors.ConfigError("no manifest matches " + ", ".join(unmatched))
@@ -74,8 +73,15 @@ def prepare(
     root_of = roots.finder(paths, given)
     found_under = {entry.job_id: root_of(entry.document.file) for entry in managed}
     scope = markers.Scope.of(given, context.env)
-    built = building
-    return Prepared(tuple(managed), built.desired, built.sensitive, built.declared, scope, found_under, built.exposures)
+    return Prepared(
+        entries=tuple(managed),
+        desired=building.desired,
+        sensitive=building.sensitive,
+        declared=building.declared,
+        scope=scope,
+        roots=found_under,
+        exposures=building.exposures,
+    )
 
 
 @dataclass(frozen=True)

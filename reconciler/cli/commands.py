@@ -124,9 +124,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     plugins_unset = False
     if command != "emulator":  # a server lives long and frees as it goes: the default suits it
         gc.set_threshold(*GC_THRESHOLDS)
-        # pydantic looks for plugins in the entry points of every installed distribution when it first
-        # validates (20-30 ms in this project's own environment, more in a larger one), and a plugin found
-        # there would be handed every manifest it validates. The tool has none; set the variable to have them.
+        # pydantic looks for plugins in the entry points of every installed distribution whenever it builds a
+        # model's validator (15-30 ms in this project's own environment, more in a larger one), and a plugin
+        # found there would be handed every value validated. The run's validators are all built while this is
+        # set (the API answers' when their first answer comes). The tool needs none; set it to have them.
         plugins_unset = PYDANTIC_PLUGINS not in os.environ
         if plugins_unset:
             os.environ[PYDANTIC_PLUGINS] = "__all__"
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.main(args=args, prog_name="reconciler")
     finally:
         running.owns_process = False  # a caller that went on (a test calling main) owns it again
-        if plugins_unset:  # pydantic has looked by now, once for the process: the environment is given back
+        if plugins_unset:  # a caller that goes on gets its environment back, and pydantic its plugins
             os.environ.pop(PYDANTIC_PLUGINS, None)
         # The run is over: at exit the collector would walk every object left, only for them to be freed
         # anyway (60-100 ms after a plan of 1,000 jobs). Frozen objects are skipped; they are still freed.

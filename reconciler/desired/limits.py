@@ -30,9 +30,9 @@ MAX_EXPANDED_CHARS: Final = 8 * DEFAULT_MAX_BYTES
 def read_text(path: Path, max_bytes: int) -> str:
     """A manifest's text, refusing what no manifest should be: huge, binary or not UTF-8.
 
-    Only a regular file is opened (opening a device can act on it), without blocking and once: what was opened
-    is judged again, so a pipe put in the file's place meanwhile cannot block the run, and no more than
-    ``max_bytes`` is ever read, even from a file that grows.
+    Only what was seen to be a regular file is opened (opening a device can act on it), without blocking and
+    once: what was opened is judged again, so a pipe put in the file's place meanwhile cannot block the run,
+    and no more than one byte past ``max_bytes`` is ever read, even from a file that grows.
     """
     name = str(path)
     try:
@@ -63,23 +63,25 @@ def _refuse_unless_regular(name: str, status: os.stat_result, max_bytes: int) ->
 
 
 # Not blocking: opening a pipe for reading otherwise waits for a writer (before its kind can be seen).
-_READ_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+# Nor does it make a terminal the process's own (O_NOCTTY).
+_READ_FLAGS: Final = (
+    os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+)
 
 
 def _read_at_most(descriptor: int, size: int, max_bytes: int) -> bytes:
-    """The file's bytes, up to one past ``max_bytes`` (so that a file that grew is seen to be too large)."""
-    first = os.read(descriptor, size + 1)
-    if len(first) <= size:
-        return first  # the whole file, as large as it said it was (or smaller, if it shrank)
-    chunks = [first]
-    read = len(first)
+    """The file's bytes to its end, but never more than one past ``max_bytes`` (so that a file that grew is seen
+    to be too large). One read is not trusted to be the whole file, even one as large as the file said it was:
+    a read may return less (a signal, some network and FUSE file systems, the 2 GiB cap of a single read)."""
+    chunks: list[bytes] = []
+    read = 0
     while read <= max_bytes:
-        chunk = os.read(descriptor, max_bytes + 1 - read)
+        chunk = os.read(descriptor, min(max(size, 1) + 1, max_bytes + 1 - read))
         if not chunk:
             break
         chunks.append(chunk)
         read += len(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 MAX_DEPTH: Final = 64

@@ -119,8 +119,10 @@ class Parsing:
         import concurrent.futures
 
         try:
-            for future in self._futures:
-                yield pickle.loads(future.result())
+            while self._futures:  # each share's pickle is let go once it is handed over
+                share = self._futures[0].result()
+                del self._futures[0]
+                yield pickle.loads(share)
         except concurrent.futures.process.BrokenProcessPool:
             # A worker died (the C parser can crash on a file no check foresaw): name the files parsed then.
             busy = [self._chunks[slot][index] for slot, index in enumerate(self._current) if index >= 0]
@@ -139,6 +141,7 @@ class Parsing:
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+        self._futures = []
         _current.clear()
 
 

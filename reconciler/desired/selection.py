@@ -66,7 +66,7 @@ class Managed:
     is named, and whether it asks for a launch. The rest of the manifest lives on in the desired state; its
     parsed tree and validated model are let go (at 10,000 manifests, a third of a plan's memory)."""
 
-    document: loading.Document  # its position (validation.load(keep_data=False) dropped its data)
+    document: loading.Document  # its position (validation with keep_data=False dropped its data)
     metadata: manifests.Metadata
     job_id: str
     run: bool = False

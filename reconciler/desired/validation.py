@@ -188,7 +188,8 @@ def at(document: loading.Document, loc: Loc, message: str) -> errors.ManifestPro
 
 @dataclass(frozen=True, slots=True)
 class _Identity:
-    """What the check for a job managed twice needs of an entry: not its model, which may be let go meanwhile."""
+    """What the check for a job managed twice needs of an entry: its id and where it was, not its model or its
+    parsed tree, which are let go as the shares are handed over."""
 
     job_id: str
     document: loading.Document
@@ -196,7 +197,7 @@ class _Identity:
 
     @classmethod
     def of(cls, entry: Entry) -> _Identity:
-        return cls(entry.job_id, entry.document, bool(entry.manifest.metadata.id))
+        return cls(entry.job_id, entry.document.without_data(), bool(entry.manifest.metadata.id))
 
     def position(self) -> errors.Position:
         return at(self.document, ("metadata", "id" if self.by_id else "key"), "").position

@@ -38,7 +38,7 @@ def construct_document(constructor: Any, node: Any, *, limit: int, anchored: boo
     ``anchored`` says the text may hold an anchor (it has an ``&``): without one no alias can exist (an alias
     to no anchor is a parse error), so no node can be met twice and none is remembered."""
     try:
-        return _Builder(constructor, limit, anchored).build(node), True
+        return (_Builder if anchored else _CountingBuilder)(constructor, limit).build(node), True
     except Unusual:
         return constructor.construct_document(node), False
 
@@ -55,13 +55,11 @@ class _Builder:
     ruamel shares an aliased value, and building it again at each alias could turn a small hostile file into a
     huge tree. Past ``limit`` values the document goes to ruamel too, whose result the caller measures."""
 
-    def __init__(self, constructor: Any, limit: int, anchored: bool) -> None:
+    def __init__(self, constructor: Any, limit: int) -> None:
         self.constructor = constructor
         self.visited: set[int] = set()
         self.left = limit
         self.scalar, self.mapping, self.sequence = _node_classes()
-        if not anchored:
-            self.visit = self.count  # type: ignore[method-assign]
 
     def build(self, node: Any) -> Any:
         self.visit(node)
@@ -107,3 +105,10 @@ class _Builder:
             return getattr(self.constructor, method)(node)
         except Exception:  # a value its tag does not fit: ruamel reports it, in the order it finds problems
             raise Unusual from None
+
+
+class _CountingBuilder(_Builder):
+    """The walk of a text without an anchor, where no alias can exist: nodes are counted, not remembered. (A
+    class, not a method set on the instance, which would make each builder a cycle for the collector.)"""
+
+    visit = _Builder.count

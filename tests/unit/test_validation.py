@@ -5,9 +5,12 @@ One fixture file per failure mode (``tests/fixtures/bad-*.yaml``); positions are
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 
 from reconciler import errors
-from reconciler.desired import jobs, limits, validation
+from reconciler.desired import jobs, limits, loading, validation
 
 from .helpers import EXAMPLES, FIXTURES
 
@@ -252,6 +255,42 @@ def test_a_file_that_grows_while_read_is_read_no_further_than_the_limit() -> Non
         assert limits._read_at_most(reading, 10, 100) == b"x" * 101  # one past the limit: seen to be too large
     finally:
         os.close(reading)
+
+
+def test_a_read_that_returns_less_than_the_file_is_not_taken_for_the_whole_file() -> None:
+    """A read may return less than asked (a signal, a network or FUSE file system): cutting the file there
+    could drop a later document's job, which --prune would then take for an orphan."""
+    reading, writing = os.pipe()
+
+    def rest() -> None:
+        time.sleep(0.05)
+        os.write(writing, b"def")
+        os.close(writing)
+
+    os.write(writing, b"abc")
+    later = threading.Thread(target=rest)
+    later.start()
+    try:
+        assert limits._read_at_most(reading, 6, 100) == b"abcdef"
+    finally:
+        later.join()
+        os.close(reading)
+
+
+def test_parsing_leaves_no_cycle_for_the_collector(tmp_path: Path) -> None:
+    """The CLI prepares with the collector off: whatever a parse leaves as a cycle would stay for the run."""
+    for index in range(20):
+        write(tmp_path, f"job-{index}.yaml", MANIFEST_HEAD.replace("job-1", f"job-{index}") + "  name: x\n")
+    write(tmp_path, "anchored.yaml", MANIFEST_HEAD.replace("job-1", "job-a") + "  name: &n x\n  description: *n\n")
+    gc.collect()
+    gc.disable()
+    try:
+        documents, problems = loading.load([str(tmp_path)])
+    finally:
+        gc.enable()
+    assert len(documents) == 21
+    assert problems == []
+    assert gc.collect() == 0
 
 
 def test_a_file_as_large_as_it_says_is_read_whole(tmp_path: Path) -> None:

@@ -16,17 +16,19 @@ import time
 from pathlib import Path
 from typing import Final
 
-# (stage, module, function, coroutine): a name the pipeline looks up at call time (``Class.method`` for a method).
+# (stage, module, function, kind): a name the pipeline looks up at call time (``Class.method`` for a method);
+# the kind says how its time is taken: a call's, a coroutine's awaited, or a generator's inside each ``next``.
 STAGES: Final = (
-    ("finding files", "reconciler.desired.discovery", "find_files", False),
-    # Each share of the files is validated while the next ones parse: the two are timed as one stage.
-    ("parsing (ruamel.yaml) and validation, overlapped", "reconciler.desired.validation", "load", False),
-    ("desired state", "reconciler.desired.jobs", "from_manifest", False),
-    ("reference resolution", "reconciler.planning.references", "resolve", False),
-    ("fetching (HTTP)", "reconciler.api.fetching", "fetch", True),
-    ("current state", "reconciler.planning.states", "from_api", False),
-    ("diffing and planning", "reconciler.planning.planner", "build", False),
-    ("rendering", "reconciler.cli.planning", "show_plan", False),
+    ("finding files", "reconciler.desired.discovery", "find_files", "call"),
+    # Each share of the files is validated while the next ones parse: the two are timed as one stage, the
+    # time the pipeline waits for each validated share (the desired states are built between shares).
+    ("parsing (ruamel.yaml) and validation, overlapped", "reconciler.desired.validation", "shares", "generator"),
+    ("desired state", "reconciler.desired.jobs", "from_manifest", "call"),
+    ("reference resolution", "reconciler.planning.references", "resolve", "call"),
+    ("fetching (HTTP)", "reconciler.api.fetching", "fetch", "coroutine"),
+    ("current state", "reconciler.planning.states", "from_api", "call"),
+    ("diffing and planning", "reconciler.planning.planner", "build", "call"),
+    ("rendering", "reconciler.cli.planning", "show_plan", "call"),
 )
 
 CHILD: Final = r"""
@@ -37,13 +39,25 @@ from reconciler.cli import commands
 imported = time.perf_counter()
 totals, stages = {}, json.loads(sys.argv[2])
 
-def wrap(stage, module, name, coroutine):
+def wrap(stage, module, name, kind):
     target = importlib.import_module(module)
     *owners, name = name.split(".")
     for owner in owners:
         target = getattr(target, owner)
     real = getattr(target, name)
-    if coroutine:
+    if kind == "generator":
+        def timed(*args, **kwargs):
+            iterator = real(*args, **kwargs)
+            while True:
+                begin = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+                finally:
+                    totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - begin
+                yield item
+    elif kind == "coroutine":
         async def timed(*args, **kwargs):
             begin = time.perf_counter()
             try:

@@ -81,9 +81,9 @@ def shares(
             problems += found
             valid, invalid = _entries(_manifests_only(documents, context), context)
             problems += invalid
-            identities += map(_Identity.of, valid)
             if not keep_data:
                 valid = [Entry(entry.document.without_data(), entry.manifest) for entry in valid]
+            identities += map(_Identity.of, valid)  # the id, derived by a hash, is kept by the entry handed over
             yield valid
     problems.extend(_duplicate_ids(identities))
     if problems:

@@ -56,15 +56,11 @@ def resolver_class() -> Any:
 
 
 def nodes(loader: Any) -> Iterator[Any]:
-    """The documents' nodes; the loader is done with when they are. It refers to itself (as ruamel's parser,
-    composer, constructor and resolver at once), a cycle only the collector would free, and a run may have
-    the collector off while it parses: its attributes are dropped, so its count of references frees it."""
     try:
         while loader.check_node():
             yield loader.get_node()
     finally:
         loader.dispose()
-        vars(loader).clear()
 
 
 @functools.cache
@@ -89,6 +85,13 @@ def loader_class() -> Any:
             self.allow_duplicate_keys = False
             resolver.__init__(self, version=None, loadumper=self)
 
+        def dispose(self) -> None:
+            """Done with: the loader refers to itself (as ruamel's parser, composer, constructor and resolver at
+            once), a cycle only the collector would free, and a run may parse with the collector off. Those
+            references are dropped, so its count of references frees it."""
+            CParser.dispose(self)
+            self.__dict__.clear()
+
     return Loader
 
 
@@ -112,6 +115,4 @@ class _PureLoader:
         self._nodes = iter(())
 
     def __getattr__(self, name: str) -> Any:  # the constructor's methods
-        if name == "_yaml":  # gone once the nodes are done with (see nodes)
-            raise AttributeError(name)
         return getattr(self._yaml.constructor, name)

@@ -23,6 +23,7 @@ from reconciler import errors, keys
 AUTH_PREFIX: Final = "/auth"
 API_KEY_VARIABLE: Final = keys.API_KEY_VARIABLE
 MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024  # decoded; a page of 100 jobs is well under 1 MiB
+MAX_FILE_BYTES: Final = 1024 * 1024  # a manifest file larger than this is refused (--max-file-bytes)
 
 
 class Text(NamedTuple):

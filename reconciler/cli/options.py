@@ -25,12 +25,10 @@ if TYPE_CHECKING:
     from reconciler.desired import environments, loading, selection
     from reconciler.planning import plans
 
-DEFAULT_MAX_BYTES = 1024 * 1024
-
 max_bytes_option = click.option(
     "--max-file-bytes",
     type=click.IntRange(min=1),
-    default=DEFAULT_MAX_BYTES,
+    default=settings.MAX_FILE_BYTES,
     show_default=True,
     help="Refuse manifest files larger than this.",
 )
@@ -250,7 +248,7 @@ def lifecycle_from(manifest: ManifestFlags) -> plans.Options:
 
 
 def context_from(
-    paths: Sequence[str], project: ProjectFlags, max_bytes: int = DEFAULT_MAX_BYTES
+    paths: Sequence[str], project: ProjectFlags, max_bytes: int = settings.MAX_FILE_BYTES
 ) -> environments.Context:
     """The run's project and environment, from --project, --env (or BYTENITE_ENV) and --var."""
     from reconciler.desired import contexts

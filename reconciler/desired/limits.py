@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from reconciler import errors
+from reconciler import errors, settings
 from reconciler.desired import yamlparser
 
-DEFAULT_MAX_BYTES: Final = 1024 * 1024
+DEFAULT_MAX_BYTES: Final = settings.MAX_FILE_BYTES
 
 
 # An alias expands to a shared object; a "billion laughs" file stays small in memory but would explode in

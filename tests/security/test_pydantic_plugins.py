@@ -43,9 +43,14 @@ def plugin_path(tmp_path: Path) -> Path:
     return folder
 
 
-def _validate(plugin_path: Path, log: Path, **extra: str) -> list[str]:
+def _environment(**extra: str) -> dict[str, str]:
+    """This process's environment without the variable under test, plus ``extra``."""
     env = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
-    env.update(PYTHONPATH=str(plugin_path), SPY_LOG=str(log), **extra)
+    return {**env, **extra}
+
+
+def _validate(plugin_path: Path, log: Path, **extra: str) -> list[str]:
+    env = _environment(PYTHONPATH=str(plugin_path), SPY_LOG=str(log), **extra)
     outcome = subprocess.run(
         [sys.executable, "-m", "reconciler", "validate", str(ROOT / "examples" / "jobs")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -74,8 +79,13 @@ def test_an_embedding_program_keeps_its_environment(tmp_path: Path) -> None:
         "    pass\n"
         "print('PYDANTIC_DISABLE_PLUGINS' in os.environ)\n"
     )
-    env = {key: value for key, value in os.environ.items() if key != "PYDANTIC_DISABLE_PLUGINS"}
     outcome = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert outcome.stdout.split()[-1] == "False"

@@ -34,7 +34,7 @@ class Document:
 
     def without_data(self) -> Document:
         """Where the document was, without its tree: what later reports need of a document once it is validated."""
-        return Document(self.file, self.index, self.line, None)
+        return self if self.data is None else Document(self.file, self.index, self.line, None)
 
     def __reduce__(self) -> tuple[type[Document], tuple[str, int, int, Any]]:
         """Pickled as its fields in order: each crosses from a parsing worker, and the pickling a slotted
